@@ -1,0 +1,174 @@
+"""Verdicts on the paper's noisy pre-training claims, decided from the numbers by rules fixed in advance.
+
+Inputs are per-model summaries: for each noise rate gamma, one value per pre-training seed (seeds aligned, so
+differences between noise rates are paired by seed). Shape convention: S seeds, G noise rates.
+
+Rules (stated before any result is seen, never tuned):
+
+- Every claim is turned into one paired quantity ``d`` per seed whose sign is the claim (``d > 0`` means "as
+  the paper says"), and its two-sided 95 % Student-t confidence interval over seeds ``[lo, hi]``.
+- ``lo > 0``: **reproduced**. ``hi < 0``: **not reproduced** (the opposite effect is significant).
+  ``-margin < lo`` and ``hi < margin``: **not reproduced** (the effect is shown to be smaller than ``margin``,
+  i.e. absent). Otherwise, or with fewer than 2 seeds: **inconclusive**.
+- Claims that must hold for every gamma > 0 ("always") are reproduced only if reproduced for each gamma, not
+  reproduced if any gamma is not reproduced, inconclusive otherwise.
+
+The claims (paper Sec. 2.2-2.3, 3.2): (1) slight noise (5-10 %) helps ID: ``d = mean(ID_LP(5), ID_LP(10)) -
+ID_LP(0)``; (2) noise always hurts OOD: ``d_g = OOD_LP(0) - OOD_LP(g)`` for each g > 0; (3) SVE (ID) rises with
+noise: ``d`` = least-squares slope of SVE against gamma; (4) LSVR (OOD) rises: slope of LSVR; (5) NMTune
+restores the clean model's lead: ``d = NMTune(0) - mean_g>0 NMTune(g)`` on the ID+OOD average; plus (6) NMTune
+beats MLP tuning on the noisy models: ``d = mean_g>0 (NMTune(g) - MLP(g))`` on the OOD average.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["mean_ci", "decide", "Verdict", "claim_verdicts", "correlation", "REPRODUCED", "NOT_REPRODUCED",
+           "INCONCLUSIVE"]
+
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
+
+
+def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided Student-t confidence interval of ``values`` (S,); NaN bounds when S < 2."""
+    from scipy import stats
+
+    x = np.asarray(values, dtype=np.float64).ravel()
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    m = float(x.mean())
+    if x.size < 2:
+        return m, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return m, m - half, m + half
+
+
+def decide(lo: float, hi: float, margin: float) -> str:
+    """Apply the rule to a confidence interval ``[lo, hi]`` of an effect whose positive sign is the claim."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return INCONCLUSIVE
+    if lo > 0:
+        return REPRODUCED
+    if hi < 0 or (lo > -margin and hi < margin):
+        return NOT_REPRODUCED
+    return INCONCLUSIVE
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One claim's verdict with its evidence (effect mean and CI, per-gamma details)."""
+
+    claim: str
+    verdict: str
+    effect: float
+    ci: tuple[float, float]
+    rule: str
+    details: dict = field(default_factory=dict)
+
+    def to_markdown(self) -> str:
+        """One bullet line."""
+        lo, hi = self.ci
+        extra = "; ".join(f"{k}: {v}" for k, v in self.details.items())
+        return (f"- **{self.claim}**: {self.verdict.upper()} — effect {self.effect:+.4f} "
+                f"(95 % CI [{lo:+.4f}, {hi:+.4f}]); rule: {self.rule}" + (f"; {extra}" if extra else ""))
+
+
+def _arr(table: dict, gamma: float) -> np.ndarray:
+    return np.asarray(table[gamma], dtype=np.float64)
+
+
+def _verdict(claim, d, margin, rule, **details) -> Verdict:
+    m, lo, hi = mean_ci(d)
+    return Verdict(claim, decide(lo, hi, margin), m, (lo, hi), rule, details)
+
+
+def _slopes(table: dict) -> np.ndarray:
+    gammas = np.array(sorted(table), dtype=np.float64)
+    y = np.stack([_arr(table, g) for g in gammas])  # (G, S)
+    gc = gammas - gammas.mean()
+    return (gc[:, None] * (y - y.mean(0))).sum(0) / (gc**2).sum()  # (S,) slope per seed
+
+
+def claim_verdicts(summary: dict, *, acc_margin: float = 0.005, metric_margin: float = 0.01) -> list[Verdict]:
+    """Verdicts for the six claims.
+
+    Parameters
+    ----------
+    summary : dict
+        ``summary[key][gamma] -> (S,)`` values per seed, keys ``"id_lp"``, ``"ood_lp"``, ``"sve_id"``,
+        ``"lsvr_ood"``, ``"all_nmtune"`` (ID+OOD average accuracy with NMTune), ``"ood_nmtune"``,
+        ``"ood_mlp"``; gamma as a fraction (0.05 for 5 %). Missing keys or gammas give "inconclusive".
+    acc_margin : float, default=0.005
+        Equivalence margin for accuracy differences (0.5 percentage point).
+    metric_margin : float, default=0.01
+        Equivalence margin for SVE/LSVR slopes (per unit of gamma).
+
+    Returns
+    -------
+    list of Verdict
+    """
+    out = []
+    noisy = sorted(g for g in summary.get("id_lp", {}) if g > 0)
+    try:
+        slight = [g for g in (0.05, 0.1) if g in summary["id_lp"]]
+        d = np.mean([_arr(summary["id_lp"], g) for g in slight], axis=0) - _arr(summary["id_lp"], 0.0)
+        out.append(_verdict("slight noise (5-10 %) improves ID LP accuracy", d, acc_margin,
+                            "CI of mean(ID(5%),ID(10%)) - ID(0) per seed",
+                            gammas_used=[f"{100 * g:g}%" for g in slight]))
+    except (KeyError, ValueError):
+        out.append(Verdict("slight noise (5-10 %) improves ID LP accuracy", INCONCLUSIVE, math.nan,
+                           (math.nan, math.nan), "missing gamma 0, 5 % or 10 %"))
+    per = {}
+    for g in sorted(g for g in summary.get("ood_lp", {}) if g > 0):
+        d = _arr(summary["ood_lp"], 0.0) - _arr(summary["ood_lp"], g)
+        per[g] = _verdict(f"OOD(0) - OOD({100 * g:g}%)", d, acc_margin, "")
+    kinds = [v.verdict for v in per.values()]
+    overall = (INCONCLUSIVE if not kinds else REPRODUCED if all(k == REPRODUCED for k in kinds)
+               else NOT_REPRODUCED if NOT_REPRODUCED in kinds else INCONCLUSIVE)
+    mean_d = float(np.mean([v.effect for v in per.values()])) if per else math.nan
+    out.append(Verdict("noise always hurts OOD LP accuracy", overall, mean_d, (math.nan, math.nan),
+                       "every gamma>0: CI of OOD(0) - OOD(gamma) per seed excludes 0 (effect = mean over gammas)",
+                       {f"{100 * g:g}%": f"{v.effect:+.4f} [{v.ci[0]:+.4f}, {v.ci[1]:+.4f}] {v.verdict}"
+                        for g, v in per.items()}))
+    for key, claim in (("sve_id", "SVE of ID features rises with noise"),
+                       ("lsvr_ood", "LSVR of OOD features rises with noise")):
+        if len(summary.get(key, {})) >= 2:
+            out.append(_verdict(claim, _slopes(summary[key]), metric_margin,
+                                "CI of the per-seed least-squares slope against gamma"))
+        else:
+            out.append(Verdict(claim, INCONCLUSIVE, math.nan, (math.nan, math.nan), "fewer than 2 gammas"))
+    if "all_nmtune" in summary and 0.0 in summary["all_nmtune"] and noisy:
+        d = _arr(summary["all_nmtune"], 0.0) - np.mean([_arr(summary["all_nmtune"], g) for g in noisy], axis=0)
+        out.append(_verdict("with NMTune the clean model leads again", d, acc_margin,
+                            "CI of NMTune(0) - mean over gamma>0 of NMTune(gamma), ID+OOD average"))
+    else:
+        out.append(Verdict("with NMTune the clean model leads again", INCONCLUSIVE, math.nan,
+                           (math.nan, math.nan), "missing gamma 0 or noisy models"))
+    if "ood_nmtune" in summary and "ood_mlp" in summary and noisy:
+        d = np.mean([_arr(summary["ood_nmtune"], g) - _arr(summary["ood_mlp"], g) for g in noisy], axis=0)
+        out.append(_verdict("NMTune beats MLP tuning on noisy models (OOD)", d, acc_margin,
+                            "CI of mean over gamma>0 of NMTune - MLP, OOD average"))
+    return out
+
+
+def correlation(x, y) -> dict:
+    """Pearson and Spearman correlation of two (n,) arrays, with a Fisher-z 95 % CI for Pearson."""
+    from scipy import stats
+
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    n = x.size
+    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return {"n": int(n), "pearson": math.nan, "pearson_ci": [math.nan, math.nan], "spearman": math.nan,
+                "pearson_p": math.nan}
+    r, p = stats.pearsonr(x, y)
+    rho = stats.spearmanr(x, y).statistic
+    ci = [math.nan, math.nan]
+    if n > 3:
+        z, se = np.arctanh(np.clip(r, -0.999999, 0.999999)), 1 / math.sqrt(n - 3)
+        ci = [float(np.tanh(z - 1.96 * se)), float(np.tanh(z + 1.96 * se))]
+    return {"n": int(n), "pearson": float(r), "pearson_ci": ci, "spearman": float(rho), "pearson_p": float(p)}

@@ -1,0 +1,72 @@
+import math
+
+import numpy as np
+
+from nmtune.pretrain.verdict import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    claim_verdicts,
+    correlation,
+    decide,
+    mean_ci,
+)
+
+
+def test_mean_ci_matches_t_interval_by_hand():
+    m, lo, hi = mean_ci([1.0, 2.0, 3.0])
+    # t_{0.975, 2} = 4.302653, sd = 1, n = 3
+    assert m == 2.0
+    assert math.isclose(hi - m, 4.302653 / math.sqrt(3), rel_tol=1e-5)
+    assert math.isclose(m - lo, hi - m)
+    assert math.isnan(mean_ci([1.0])[1])
+
+
+def test_decide_rules():
+    assert decide(0.01, 0.03, 0.005) == REPRODUCED
+    assert decide(-0.03, -0.01, 0.005) == NOT_REPRODUCED
+    assert decide(-0.002, 0.003, 0.005) == NOT_REPRODUCED  # effect shown to be below the margin
+    assert decide(-0.02, 0.03, 0.005) == INCONCLUSIVE
+    assert decide(math.nan, math.nan, 0.005) == INCONCLUSIVE
+
+
+def _table(values_by_gamma):
+    return {g: np.asarray(v, dtype=float) for g, v in values_by_gamma.items()}
+
+
+def test_claims_on_hand_made_numbers():
+    gammas = (0.0, 0.05, 0.1, 0.2, 0.3)
+    summary = {
+        # ID rises at 5-10 % by ~2 points on every seed
+        "id_lp": _table({0.0: [0.80, 0.81, 0.79], 0.05: [0.82, 0.83, 0.81], 0.1: [0.82, 0.83, 0.81],
+                         0.2: [0.79, 0.80, 0.78], 0.3: [0.75, 0.76, 0.74]}),
+        # OOD falls at every gamma except 5 % where it is a coin flip
+        "ood_lp": _table({0.0: [0.60, 0.61, 0.59], 0.05: [0.62, 0.58, 0.60], 0.1: [0.55, 0.56, 0.54],
+                          0.2: [0.50, 0.51, 0.49], 0.3: [0.45, 0.46, 0.44]}),
+        "sve_id": _table({g: [2.0 + g + e for e in (0.0, 0.01, -0.01)] for g in gammas}),  # slope 1
+        "lsvr_ood": _table({g: [1.0 - g + e for e in (0.0, 0.01, -0.01)] for g in gammas}),  # slope -1
+        "all_nmtune": _table({g: [0.7, 0.7, 0.7] if g == 0 else [0.71, 0.69, 0.7] for g in gammas}),
+    }
+    v = {x.claim: x for x in claim_verdicts(summary)}
+    assert v["slight noise (5-10 %) improves ID LP accuracy"].verdict == REPRODUCED
+    assert math.isclose(v["slight noise (5-10 %) improves ID LP accuracy"].effect, 0.02, abs_tol=1e-9)
+    assert v["noise always hurts OOD LP accuracy"].verdict == INCONCLUSIVE  # 5 % is not significant
+    assert v["SVE of ID features rises with noise"].verdict == REPRODUCED
+    assert math.isclose(v["SVE of ID features rises with noise"].effect, 1.0, abs_tol=1e-9)
+    assert v["LSVR of OOD features rises with noise"].verdict == NOT_REPRODUCED
+    assert v["with NMTune the clean model leads again"].verdict == INCONCLUSIVE
+    text = "\n".join(x.to_markdown() for x in v.values())
+    assert "REPRODUCED" in text and "5%" in text
+
+
+def test_single_seed_is_inconclusive():
+    summary = {"id_lp": _table({0.0: [0.8], 0.05: [0.9], 0.1: [0.9]}), "ood_lp": _table({0.0: [0.8], 0.1: [0.1]})}
+    for x in claim_verdicts(summary):
+        assert x.verdict == INCONCLUSIVE
+
+
+def test_correlation_signs():
+    x = np.arange(10.0)
+    c = correlation(x, -2 * x + 1)
+    assert math.isclose(c["pearson"], -1.0) and math.isclose(c["spearman"], -1.0)
+    assert math.isnan(correlation([1.0, 2.0], [3.0, 4.0])["pearson"])
