@@ -38,11 +38,25 @@ def test_claims_on_hand_made_numbers():
     gammas = (0.0, 0.05, 0.1, 0.2, 0.3)
     summary = {
         # ID rises at 5-10 % by ~2 points on every seed
-        "id_lp": _table({0.0: [0.80, 0.81, 0.79], 0.05: [0.82, 0.83, 0.81], 0.1: [0.82, 0.83, 0.81],
-                         0.2: [0.79, 0.80, 0.78], 0.3: [0.75, 0.76, 0.74]}),
+        "id_lp": _table(
+            {
+                0.0: [0.80, 0.81, 0.79],
+                0.05: [0.82, 0.83, 0.81],
+                0.1: [0.82, 0.83, 0.81],
+                0.2: [0.79, 0.80, 0.78],
+                0.3: [0.75, 0.76, 0.74],
+            }
+        ),
         # OOD falls at every gamma except 5 % where it is a coin flip
-        "ood_lp": _table({0.0: [0.60, 0.61, 0.59], 0.05: [0.62, 0.58, 0.60], 0.1: [0.55, 0.56, 0.54],
-                          0.2: [0.50, 0.51, 0.49], 0.3: [0.45, 0.46, 0.44]}),
+        "ood_lp": _table(
+            {
+                0.0: [0.60, 0.61, 0.59],
+                0.05: [0.62, 0.58, 0.60],
+                0.1: [0.55, 0.56, 0.54],
+                0.2: [0.50, 0.51, 0.49],
+                0.3: [0.45, 0.46, 0.44],
+            }
+        ),
         "sve_id": _table({g: [2.0 + g + e for e in (0.0, 0.01, -0.01)] for g in gammas}),  # slope 1
         "lsvr_ood": _table({g: [1.0 - g + e for e in (0.0, 0.01, -0.01)] for g in gammas}),  # slope -1
         "all_nmtune": _table({g: [0.7, 0.7, 0.7] if g == 0 else [0.71, 0.69, 0.7] for g in gammas}),
@@ -60,7 +74,10 @@ def test_claims_on_hand_made_numbers():
 
 
 def test_single_seed_is_inconclusive():
-    summary = {"id_lp": _table({0.0: [0.8], 0.05: [0.9], 0.1: [0.9]}), "ood_lp": _table({0.0: [0.8], 0.1: [0.1]})}
+    summary = {
+        "id_lp": _table({0.0: [0.8], 0.05: [0.9], 0.1: [0.9]}),
+        "ood_lp": _table({0.0: [0.8], 0.1: [0.1]}),
+    }
     for x in claim_verdicts(summary):
         assert x.verdict == INCONCLUSIVE
 

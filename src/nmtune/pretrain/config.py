@@ -69,7 +69,9 @@ class PretrainConfig:
         for name in ("n_train", "n_test"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 10):
-                raise ValueError(f"{name} must be None (whole split) or an integer >= 10; received {value!r}.")
+                raise ValueError(
+                    f"{name} must be None (whole split) or an integer >= 10; received {value!r}."
+                )
         if self.lr <= 0:
             raise ValueError(f"lr must be positive; received {self.lr!r}.")
         if self.norm not in NORMS:
@@ -98,7 +100,5 @@ def config_from_dict(values: dict, cls=PretrainConfig):
     valid = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - valid)
     if unknown:
-        raise ValueError(
-            f"Unknown {cls.__name__} key(s) {unknown}. Valid keys: {', '.join(sorted(valid))}."
-        )
+        raise ValueError(f"Unknown {cls.__name__} key(s) {unknown}. Valid keys: {', '.join(sorted(valid))}.")
     return cls(**values)

@@ -38,7 +38,9 @@ class PretrainedEncoder(Encoder):
 
     _unit = "img"
 
-    def __init__(self, path: str | os.PathLike, *, backbone: torch.nn.Module | None = None, name: str | None = None):
+    def __init__(
+        self, path: str | os.PathLike, *, backbone: torch.nn.Module | None = None, name: str | None = None
+    ):
         ckpt = load_checkpoint(path)
         cfg = ckpt["config"]
         if backbone is None:
@@ -62,7 +64,11 @@ class PretrainedEncoder(Encoder):
             "kind": "nmtune-pretrained",
             "weights": self._weights_digest,
             "config": self.checkpoint_info["config"],
-            "preprocessing": {"gray": "mean of RGB", "resize": list(self.input_shape), "normalise": "(x-0.5)/0.5"},
+            "preprocessing": {
+                "gray": "mean of RGB",
+                "resize": list(self.input_shape),
+                "normalise": "(x-0.5)/0.5",
+            },
         }
 
     def _validate_inputs(self, inputs):
@@ -95,14 +101,19 @@ class PretrainedEncoder(Encoder):
             from nmtune.datasets.images import resize_images
 
             if self.input_shape[0] != self.input_shape[1]:  # pragma: no cover - square inputs only by default
-                raise ValueError(f"{self.name}: resizing to the non-square {self.input_shape} is not supported.")
+                raise ValueError(
+                    f"{self.name}: resizing to the non-square {self.input_shape} is not supported."
+                )
             x = resize_images(x, self.input_shape[0])
         return x
 
     @torch.no_grad()
     def _encode_batch(self, batch, device):
-        dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
-                           ("cpu" if device == "auto" else device))
+        dev = torch.device(
+            "cuda"
+            if device == "auto" and torch.cuda.is_available()
+            else ("cpu" if device == "auto" else device)
+        )
         if self._device != dev:
             self.model.to(dev)
             self._device = dev
@@ -128,5 +139,7 @@ def load_pretrained_encoder(path: str | os.PathLike, **options) -> PretrainedEnc
     valid = {"backbone", "name"}
     unknown = sorted(set(options) - valid)
     if unknown:
-        raise ValueError(f"Unknown option(s) {unknown} for pretrained:<path>. Valid options: {sorted(valid)}.")
+        raise ValueError(
+            f"Unknown option(s) {unknown} for pretrained:<path>. Valid options: {sorted(valid)}."
+        )
     return PretrainedEncoder(path, **options)

@@ -72,7 +72,9 @@ class SmallResNet(nn.Module):
     def __init__(self, width: int = 16, depth: int = 1, in_channels: int = 1, norm: str = "batch"):
         super().__init__()
         if width < 1 or depth < 1:
-            raise ValueError(f"SmallResNet needs width >= 1 and depth >= 1; received width={width}, depth={depth}.")
+            raise ValueError(
+                f"SmallResNet needs width >= 1 and depth >= 1; received width={width}, depth={depth}."
+            )
         if norm not in NORMS:
             raise unknown_name_error("normalisation", norm, NORMS)
         self.stem = nn.Sequential(
@@ -119,7 +121,9 @@ class Classifier(nn.Module):
         return self.head(self.backbone(x))
 
 
-def build_backbone(arch: str = "resnet", *, width: int = 16, depth: int = 1, norm: str = "batch") -> nn.Module:
+def build_backbone(
+    arch: str = "resnet", *, width: int = 16, depth: int = 1, norm: str = "batch"
+) -> nn.Module:
     """Build a registered backbone from its config fields.
 
     Parameters

@@ -57,8 +57,13 @@ def _load_data(config: PretrainConfig):
     tr = _stratified_subset(np.asarray(train.labels), config.n_train, config.subset_seed)
     te = _stratified_subset(np.asarray(test.labels), config.n_test, config.subset_seed)
     n_classes = len(train.class_names)
-    return (np.asarray(train.inputs)[tr], np.asarray(train.labels)[tr].astype(np.int64),
-            np.asarray(test.inputs)[te], np.asarray(test.labels)[te].astype(np.int64), n_classes)
+    return (
+        np.asarray(train.inputs)[tr],
+        np.asarray(train.labels)[tr].astype(np.int64),
+        np.asarray(test.inputs)[te],
+        np.asarray(test.labels)[te].astype(np.int64),
+        n_classes,
+    )
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -161,34 +166,54 @@ def pretrain(
         x_tr, y_tr, x_te, y_te, n_classes = data
         tr = _stratified_subset(np.asarray(y_tr), config.n_train, config.subset_seed)
         te = _stratified_subset(np.asarray(y_te), config.n_test, config.subset_seed)
-        x_tr, y_tr, x_te, y_te = np.asarray(x_tr)[tr], np.asarray(y_tr)[tr], np.asarray(x_te)[te], np.asarray(y_te)[te]
-    y_noisy, report = symmetric_noise(np.asarray(y_tr), config.noise, n_classes=n_classes,
-                                      random_state=config.seed)
+        x_tr, y_tr, x_te, y_te = (
+            np.asarray(x_tr)[tr],
+            np.asarray(y_tr)[tr],
+            np.asarray(x_te)[te],
+            np.asarray(y_te)[te],
+        )
+    y_noisy, report = symmetric_noise(
+        np.asarray(y_tr), config.noise, n_classes=n_classes, random_state=config.seed
+    )
     x_train, y_train = prepare_images(x_tr), torch.as_tensor(np.asarray(y_noisy), dtype=torch.long)
     x_test, y_test = prepare_images(x_te), torch.as_tensor(np.asarray(y_te), dtype=torch.long)
 
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(config.seed)
-        net = backbone if backbone is not None else build_backbone(
-            config.arch, width=config.width, depth=config.depth, norm=config.norm)
+        net = (
+            backbone
+            if backbone is not None
+            else build_backbone(config.arch, width=config.width, depth=config.depth, norm=config.norm)
+        )
         model = Classifier(net, n_classes)
     model.to(dev)
     train_model: nn.Module = model
     if world > 1:
-        train_model = nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+        train_model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[dev.index] if dev.type == "cuda" else None
+        )
 
     n = len(x_train)
     steps_per_epoch = max(1, -(-n // config.batch_size))
     total = steps_per_epoch * config.epochs
-    opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                          weight_decay=config.weight_decay, nesterov=True)
+    opt = torch.optim.SGD(
+        model.parameters(),
+        lr=config.lr,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+        nesterov=True,
+    )
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
     amp_dtype = torch.float16 if dev.type == "cuda" else torch.bfloat16
     scaler = torch.amp.GradScaler(dev.type, enabled=config.amp and dev.type == "cuda")
     gen = torch.Generator().manual_seed(config.seed)
     history = []
-    bar = tqdm(total=total, desc=f"pretrain gamma={config.noise:g} seed={config.seed}",
-               disable=not progress or rank != 0, leave=False)
+    bar = tqdm(
+        total=total,
+        desc=f"pretrain gamma={config.noise:g} seed={config.seed}",
+        disable=not progress or rank != 0,
+        leave=False,
+    )
     model.train()
     for epoch in range(config.epochs):
         order = torch.randperm(n, generator=gen)
@@ -219,7 +244,9 @@ def pretrain(
     ckpt = {
         "format": CHECKPOINT_FORMAT,
         "state_dict": {k: v.detach().clone() for k, v in model.backbone.state_dict().items()},
-        "config": dict(config.to_dict(), arch=config.arch if backbone is None else f"custom:{type(net).__name__}"),
+        "config": dict(
+            config.to_dict(), arch=config.arch if backbone is None else f"custom:{type(net).__name__}"
+        ),
         "noise": _jsonable(report.to_dict()),
         "realised_noise_rate": float(report.realised_rate),
         "seed": int(config.seed),

@@ -27,8 +27,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["mean_ci", "decide", "Verdict", "claim_verdicts", "correlation", "REPRODUCED", "NOT_REPRODUCED",
-           "INCONCLUSIVE"]
+__all__ = [
+    "mean_ci",
+    "decide",
+    "Verdict",
+    "claim_verdicts",
+    "correlation",
+    "REPRODUCED",
+    "NOT_REPRODUCED",
+    "INCONCLUSIVE",
+]
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
 
@@ -74,8 +82,10 @@ class Verdict:
         """One bullet line."""
         lo, hi = self.ci
         extra = "; ".join(f"{k}: {v}" for k, v in self.details.items())
-        return (f"- **{self.claim}**: {self.verdict.upper()} — effect {self.effect:+.4f} "
-                f"(95 % CI [{lo:+.4f}, {hi:+.4f}]); rule: {self.rule}" + (f"; {extra}" if extra else ""))
+        return (
+            f"- **{self.claim}**: {self.verdict.upper()} — effect {self.effect:+.4f} "
+            f"(95 % CI [{lo:+.4f}, {hi:+.4f}]); rule: {self.rule}" + (f"; {extra}" if extra else "")
+        )
 
 
 def _arr(table: dict, gamma: float) -> np.ndarray:
@@ -117,42 +127,100 @@ def claim_verdicts(summary: dict, *, acc_margin: float = 0.005, metric_margin: f
     try:
         slight = [g for g in (0.05, 0.1) if g in summary["id_lp"]]
         d = np.mean([_arr(summary["id_lp"], g) for g in slight], axis=0) - _arr(summary["id_lp"], 0.0)
-        out.append(_verdict("slight noise (5-10 %) improves ID LP accuracy", d, acc_margin,
-                            "CI of mean(ID(5%),ID(10%)) - ID(0) per seed",
-                            gammas_used=[f"{100 * g:g}%" for g in slight]))
+        out.append(
+            _verdict(
+                "slight noise (5-10 %) improves ID LP accuracy",
+                d,
+                acc_margin,
+                "CI of mean(ID(5%),ID(10%)) - ID(0) per seed",
+                gammas_used=[f"{100 * g:g}%" for g in slight],
+            )
+        )
     except (KeyError, ValueError):
-        out.append(Verdict("slight noise (5-10 %) improves ID LP accuracy", INCONCLUSIVE, math.nan,
-                           (math.nan, math.nan), "missing gamma 0, 5 % or 10 %"))
+        out.append(
+            Verdict(
+                "slight noise (5-10 %) improves ID LP accuracy",
+                INCONCLUSIVE,
+                math.nan,
+                (math.nan, math.nan),
+                "missing gamma 0, 5 % or 10 %",
+            )
+        )
     per = {}
     for g in sorted(g for g in summary.get("ood_lp", {}) if g > 0):
         d = _arr(summary["ood_lp"], 0.0) - _arr(summary["ood_lp"], g)
         per[g] = _verdict(f"OOD(0) - OOD({100 * g:g}%)", d, acc_margin, "")
     kinds = [v.verdict for v in per.values()]
-    overall = (INCONCLUSIVE if not kinds else REPRODUCED if all(k == REPRODUCED for k in kinds)
-               else NOT_REPRODUCED if NOT_REPRODUCED in kinds else INCONCLUSIVE)
+    overall = (
+        INCONCLUSIVE
+        if not kinds
+        else REPRODUCED
+        if all(k == REPRODUCED for k in kinds)
+        else NOT_REPRODUCED
+        if NOT_REPRODUCED in kinds
+        else INCONCLUSIVE
+    )
     mean_d = float(np.mean([v.effect for v in per.values()])) if per else math.nan
-    out.append(Verdict("noise always hurts OOD LP accuracy", overall, mean_d, (math.nan, math.nan),
-                       "every gamma>0: CI of OOD(0) - OOD(gamma) per seed excludes 0 (effect = mean over gammas)",
-                       {f"{100 * g:g}%": f"{v.effect:+.4f} [{v.ci[0]:+.4f}, {v.ci[1]:+.4f}] {v.verdict}"
-                        for g, v in per.items()}))
-    for key, claim in (("sve_id", "SVE of ID features rises with noise"),
-                       ("lsvr_ood", "LSVR of OOD features rises with noise")):
+    out.append(
+        Verdict(
+            "noise always hurts OOD LP accuracy",
+            overall,
+            mean_d,
+            (math.nan, math.nan),
+            "every gamma>0: CI of OOD(0) - OOD(gamma) per seed excludes 0 (effect = mean over gammas)",
+            {
+                f"{100 * g:g}%": f"{v.effect:+.4f} [{v.ci[0]:+.4f}, {v.ci[1]:+.4f}] {v.verdict}"
+                for g, v in per.items()
+            },
+        )
+    )
+    for key, claim in (
+        ("sve_id", "SVE of ID features rises with noise"),
+        ("lsvr_ood", "LSVR of OOD features rises with noise"),
+    ):
         if len(summary.get(key, {})) >= 2:
-            out.append(_verdict(claim, _slopes(summary[key]), metric_margin,
-                                "CI of the per-seed least-squares slope against gamma"))
+            out.append(
+                _verdict(
+                    claim,
+                    _slopes(summary[key]),
+                    metric_margin,
+                    "CI of the per-seed least-squares slope against gamma",
+                )
+            )
         else:
             out.append(Verdict(claim, INCONCLUSIVE, math.nan, (math.nan, math.nan), "fewer than 2 gammas"))
     if "all_nmtune" in summary and 0.0 in summary["all_nmtune"] and noisy:
-        d = _arr(summary["all_nmtune"], 0.0) - np.mean([_arr(summary["all_nmtune"], g) for g in noisy], axis=0)
-        out.append(_verdict("with NMTune the clean model leads again", d, acc_margin,
-                            "CI of NMTune(0) - mean over gamma>0 of NMTune(gamma), ID+OOD average"))
+        d = _arr(summary["all_nmtune"], 0.0) - np.mean(
+            [_arr(summary["all_nmtune"], g) for g in noisy], axis=0
+        )
+        out.append(
+            _verdict(
+                "with NMTune the clean model leads again",
+                d,
+                acc_margin,
+                "CI of NMTune(0) - mean over gamma>0 of NMTune(gamma), ID+OOD average",
+            )
+        )
     else:
-        out.append(Verdict("with NMTune the clean model leads again", INCONCLUSIVE, math.nan,
-                           (math.nan, math.nan), "missing gamma 0 or noisy models"))
+        out.append(
+            Verdict(
+                "with NMTune the clean model leads again",
+                INCONCLUSIVE,
+                math.nan,
+                (math.nan, math.nan),
+                "missing gamma 0 or noisy models",
+            )
+        )
     if "ood_nmtune" in summary and "ood_mlp" in summary and noisy:
         d = np.mean([_arr(summary["ood_nmtune"], g) - _arr(summary["ood_mlp"], g) for g in noisy], axis=0)
-        out.append(_verdict("NMTune beats MLP tuning on noisy models (OOD)", d, acc_margin,
-                            "CI of mean over gamma>0 of NMTune - MLP, OOD average"))
+        out.append(
+            _verdict(
+                "NMTune beats MLP tuning on noisy models (OOD)",
+                d,
+                acc_margin,
+                "CI of mean over gamma>0 of NMTune - MLP, OOD average",
+            )
+        )
     return out
 
 
@@ -163,8 +231,13 @@ def correlation(x, y) -> dict:
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     n = x.size
     if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return {"n": int(n), "pearson": math.nan, "pearson_ci": [math.nan, math.nan], "spearman": math.nan,
-                "pearson_p": math.nan}
+        return {
+            "n": int(n),
+            "pearson": math.nan,
+            "pearson_ci": [math.nan, math.nan],
+            "spearman": math.nan,
+            "pearson_p": math.nan,
+        }
     r, p = stats.pearsonr(x, y)
     rho = stats.spearmanr(x, y).statistic
     ci = [math.nan, math.nan]

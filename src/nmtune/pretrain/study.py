@@ -1,0 +1,320 @@
+"""The noisy pre-training study (paper Sec. 2, App. A; Figures 2, 3, 5) at small scale on Fashion-MNIST.
+
+For every noise rate gamma and pre-training seed: pre-train (or reuse the checkpoint: resumable), encode the
+downstream tasks with the frozen backbone, fit LP / MLP tuning / NMTune heads at the training fractions, and
+record accuracy, macro-F1, SVE of the ID test features and LSVR of the OOD test features in one JSON record per
+model (``records/g<gamma>_s<seed>.json``; an existing record is reused). Then summarise across seeds, draw the
+figures and write the verdicts (:mod:`nmtune.pretrain.verdict`).
+
+Downstream tasks (fixed, stratified, seeded subsets of at most ``max_train`` / ``max_test`` images):
+
+- ID: ``mnist-5k`` (train -> test), ``optdigits`` (train -> test), ``fashion-mnist`` test split (split 50/50
+  into a downstream train and test half; pre-training only sees the train split).
+- OOD: ``digits`` MNIST-5k -> optdigits and optdigits -> MNIST-5k (both at the 28 x 28 pre-training
+  resolution: the encoder resizes); Fashion-MNIST clean (train half) -> corrupted test half
+  (``fashion-mnist-c:<corruption>:<severity>``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nmtune.pretrain.config import PretrainConfig, config_from_dict
+
+__all__ = ["StudyConfig", "run_study", "evaluate_model", "summarise"]
+
+METHODS = ("lp", "mlp", "nmtune")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Configuration of ``nmtune study noisy-pretrain``; unknown keys in a YAML file are errors.
+
+    Parameters
+    ----------
+    gammas : tuple of float
+        Pre-training noise rates (fractions).
+    seeds : tuple of int
+        Pre-training seeds (>= 3 for confidence intervals).
+    pretrain : dict
+        Overrides of :class:`PretrainConfig` fields (not ``noise``/``seed``).
+    fractions : tuple of float
+        Fractions of each downstream training set (paper: 0.1, 0.25, 0.5, 0.75, 1.0).
+    methods : tuple of str
+        Heads among ``"lp"``, ``"mlp"``, ``"nmtune"``.
+    head_epochs : int
+        Epochs of every head (paper: 30).
+    max_train, max_test : int
+        Cap on downstream train / test images per task (stratified, seeded).
+    corruptions : tuple of str
+        Fashion-MNIST corruptions ``"<name>:<severity>"`` used as OOD domains.
+    downstream_seed : int
+        Seed of the downstream subsets and of the heads.
+    """
+
+    gammas: tuple = (0.0, 0.05, 0.1, 0.2, 0.3)
+    seeds: tuple = (0, 1, 2)
+    pretrain: dict = dataclasses.field(default_factory=dict)
+    fractions: tuple = (0.1, 1.0)
+    methods: tuple = METHODS
+    head_epochs: int = 30
+    max_train: int = 1000
+    max_test: int = 1000
+    corruptions: tuple = ("gaussian:2", "blur:2", "contrast:2", "rotation:2")
+    downstream_seed: int = 0
+
+    def __post_init__(self):
+        bad = [m for m in self.methods if m not in METHODS]
+        if bad:
+            raise ValueError(f"Unknown method(s) {bad} in the study config; valid: {list(METHODS)}.")
+        if not self.gammas or not self.seeds:
+            raise ValueError("The study needs at least one gamma and one seed.")
+        for key in ("noise", "seed"):
+            if key in self.pretrain:
+                raise ValueError(f"Set pre-training {key!r} through `gammas`/`seeds`, not `pretrain`.")
+        config_from_dict(dict(self.pretrain))  # validates the keys early
+
+    def pretrain_config(self, gamma: float, seed: int) -> PretrainConfig:
+        """The :class:`PretrainConfig` of one model."""
+        return config_from_dict(dict(self.pretrain, noise=float(gamma), seed=int(seed)))
+
+
+def load_study_config(path: str | os.PathLike | None = None, **overrides) -> StudyConfig:
+    """Read a YAML/JSON study config (or the defaults) and apply keyword overrides."""
+    values = {}
+    if path is not None:
+        import yaml
+
+        values = yaml.safe_load(Path(path).read_text()) or {}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return config_from_dict(values, StudyConfig)
+
+
+def _subset(y, n, seed):
+    from nmtune.pretrain.train import _stratified_subset
+
+    return _stratified_subset(np.asarray(y), n, seed)
+
+
+def _tasks(config: StudyConfig) -> list[dict]:
+    """Downstream tasks: dicts with train (X, y) and evaluation domains {name: (kind, X, y)} as images."""
+    from nmtune.datasets import load_dataset
+
+    s, ntr, nte = config.downstream_seed, config.max_train, config.max_test
+    mn_tr, mn_te = load_dataset("mnist-5k", "train"), load_dataset("mnist-5k", "test")
+    od_tr, od_te = load_dataset("optdigits", "train"), load_dataset("optdigits", "test")
+    fm = load_dataset("fashion-mnist", "test")
+
+    def take(ds, n):
+        idx = _subset(ds.labels, n, s)
+        return np.asarray(ds.inputs)[idx], np.asarray(ds.labels)[idx]
+
+    from nmtune.datasets.images import resize_images
+
+    def at28(pair):
+        return resize_images(pair[0], 28), pair[1]
+
+    from sklearn.model_selection import train_test_split
+
+    half_tr, half_te = train_test_split(
+        np.arange(len(fm.labels)), test_size=0.5, stratify=fm.labels, random_state=s
+    )
+    ftr = half_tr[_subset(fm.labels[half_tr], ntr, s)]
+    fte = half_te[_subset(fm.labels[half_te], nte, s)]
+    fashion_test = {"fashion-mnist (clean)": ("id", fm.inputs[fte], fm.labels[fte])}
+    for c in config.corruptions:
+        corrupted = load_dataset(f"fashion-mnist-c:{c}", "test")
+        fashion_test[f"fashion-mnist-c:{c}"] = (
+            "ood",
+            np.asarray(corrupted.inputs)[fte],
+            corrupted.labels[fte],
+        )
+    mn_train, od_train = take(mn_tr, ntr), at28(take(od_tr, ntr))
+    mn_test, od_test = take(mn_te, nte), at28(take(od_te, nte))
+    return [
+        {
+            "name": "mnist-5k",
+            "train": mn_train,
+            "domains": {"mnist-5k": ("id", *mn_test), "optdigits": ("ood", *od_test)},
+        },
+        {
+            "name": "optdigits",
+            "train": od_train,
+            "domains": {"optdigits": ("id", *od_test), "mnist-5k": ("ood", *mn_test)},
+        },
+        {"name": "fashion-mnist", "train": (fm.inputs[ftr], fm.labels[ftr]), "domains": fashion_test},
+    ]
+
+
+def _make_head(method: str, config: StudyConfig):
+    import nmtune
+
+    cls = {"lp": nmtune.LinearProbe, "mlp": nmtune.MLPTuning, "nmtune": nmtune.NMTune}[method]
+    return cls(epochs=config.head_epochs, random_state=config.downstream_seed, device="cpu", progress=False)
+
+
+def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress: bool = True) -> dict:
+    """Encode every task with ``encoder`` and fit the heads; returns the per-model record (JSON-able)."""
+    from sklearn.metrics import accuracy_score, f1_score
+    from tqdm.auto import tqdm
+
+    from nmtune.spectrum import spectrum_metrics
+
+    rows, spectra = [], {}
+    enc = {}
+    for task in tasks:
+        key = task["name"]
+        enc[key] = encoder.encode(task["train"][0], batch_size=256, progress=False)
+        for dom, (_, x, _) in task["domains"].items():
+            if dom not in enc:
+                enc[dom] = encoder.encode(x, batch_size=256, progress=False)
+    for task in tasks:
+        for dom, (kind, _, _) in task["domains"].items():
+            if dom not in spectra:
+                m = spectrum_metrics(enc[dom])
+                spectra[dom] = {"kind": kind, "sve": float(m["sve"]), "lsvr": float(m["lsvr"])}
+    jobs = [(t, f, m) for t in tasks for f in config.fractions for m in config.methods]
+    for task, frac, method in tqdm(jobs, desc="heads", disable=not progress, leave=False):
+        X, y = enc[task["name"]], task["train"][1]
+        idx = (
+            np.arange(len(y))
+            if frac >= 1
+            else _subset(y, max(10, int(round(frac * len(y)))), config.downstream_seed)
+        )
+        t0 = time.perf_counter()
+        head = _make_head(method, config).fit(X[idx], y[idx])
+        fit_s = time.perf_counter() - t0
+        for dom, (kind, _, yd) in task["domains"].items():
+            pred = head.predict(enc[dom])
+            rows.append(
+                {
+                    "task": task["name"],
+                    "domain": dom,
+                    "kind": kind,
+                    "fraction": frac,
+                    "method": method,
+                    "accuracy": float(accuracy_score(yd, pred)),
+                    "macro_f1": float(f1_score(yd, pred, average="macro")),
+                    "fit_s": fit_s,
+                }
+            )
+    return {"rows": rows, "spectra": spectra}
+
+
+def _model_summary(record: dict) -> dict:
+    rows = record["rows"]
+    out = {}
+    for method in {r["method"] for r in rows}:
+        for kind in ("id", "ood"):
+            acc = [r["accuracy"] for r in rows if r["method"] == method and r["kind"] == kind]
+            out[f"{kind}_{method}"] = float(np.mean(acc)) if acc else float("nan")
+        acc = [r["accuracy"] for r in rows if r["method"] == method]
+        out[f"all_{method}"] = float(np.mean(acc))
+    sp = record["spectra"].values()
+    out["sve_id"] = float(np.mean([s["sve"] for s in sp if s["kind"] == "id"]))
+    out["lsvr_ood"] = float(np.mean([s["lsvr"] for s in sp if s["kind"] == "ood"]))
+    out["clean_test_accuracy"] = record["checkpoint"]["clean_test_accuracy"]
+    return out
+
+
+def summarise(records: list[dict]) -> dict:
+    """``summary[key][gamma] -> list over seeds`` (seeds sorted, so paired across gammas)."""
+    summary: dict = {}
+    for rec in sorted(records, key=lambda r: (r["gamma"], r["seed"])):
+        for key, value in _model_summary(rec).items():
+            summary.setdefault(key, {}).setdefault(rec["gamma"], []).append(value)
+    return summary
+
+
+def run_study(
+    config: StudyConfig, out_dir: str | os.PathLike, *, progress: bool = True, device: str = "auto"
+) -> dict:
+    """Run (or resume) the whole study into ``out_dir``; returns the summary, verdicts and correlation.
+
+    Writes ``checkpoints/``, ``records/``, ``summary.json``, ``verdict.md`` and the figures ``fig2_lp_vs_gamma.png``,
+    ``fig3_spectrum_vs_gamma.png``, ``fig5_methods_per_gamma.png``.
+    """
+    from tqdm.auto import tqdm
+
+    from nmtune.pretrain.encoder import load_pretrained_encoder
+    from nmtune.pretrain.figures import write_figures
+    from nmtune.pretrain.train import pretrain
+    from nmtune.pretrain.verdict import claim_verdicts, correlation
+
+    out = Path(out_dir)
+    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+    (out / "records").mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    tasks = None
+    records = []
+    cfg_json = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
+    for gamma in config.gammas:
+        for seed in tqdm(config.seeds, desc=f"study gamma={gamma:g}", disable=not progress):
+            rec_path = out / "records" / f"g{gamma:g}_s{seed}.json"
+            if rec_path.is_file():
+                rec = json.loads(rec_path.read_text())
+                if rec.get("study_config") == cfg_json:
+                    records.append(rec)
+                    continue
+            ckpt_path = out / "checkpoints" / f"g{gamma:g}_s{seed}.pt"
+            pcfg = config.pretrain_config(gamma, seed)
+            reuse = False
+            if ckpt_path.is_file():
+                from nmtune.pretrain.train import load_checkpoint
+
+                reuse = load_checkpoint(ckpt_path)["config"] == pcfg.to_dict()
+            if not reuse:
+                pretrain(pcfg, out=ckpt_path, device=device, progress=progress)
+            encoder = load_pretrained_encoder(ckpt_path)
+            if tasks is None:
+                tasks = _tasks(config)
+            t0 = time.perf_counter()
+            rec = evaluate_model(encoder, tasks, config, progress=progress)
+            rec.update(
+                gamma=float(gamma),
+                seed=int(seed),
+                study_config=cfg_json,
+                eval_s=time.perf_counter() - t0,
+                checkpoint=encoder.checkpoint_info,
+                encoder_fingerprint=encoder.fingerprint,
+            )
+            tmp = rec_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(rec, default=str))
+            os.replace(tmp, rec_path)
+            records.append(rec)
+    summary = summarise(records)
+    verdicts = claim_verdicts(summary)
+    ood = [(_model_summary(r)["ood_lp"], _model_summary(r)["lsvr_ood"]) for r in records]
+    corr = correlation([a for a, _ in ood], [b for _, b in ood])
+    result = {
+        "summary": {k: {str(g): v for g, v in d.items()} for k, d in summary.items()},
+        "verdicts": [dataclasses.asdict(v) for v in verdicts],
+        "ood_lp_vs_lsvr": corr,
+        "wall_time_s": time.perf_counter() - t_start,
+        "config": dataclasses.asdict(config),
+    }
+    (out / "summary.json").write_text(json.dumps(result, indent=1, default=str))
+    lines = [
+        "# Noisy pre-training study: verdicts",
+        "",
+        "Rules: see nmtune.pretrain.verdict (95 % t-CI over pre-training seeds, paired by seed).",
+        "",
+    ]
+    lines += [v.to_markdown() for v in verdicts]
+    lines += [
+        "",
+        f"- OOD LP accuracy vs LSVR across {corr['n']} models: Pearson r = {corr['pearson']:+.3f} "
+        f"(95 % CI [{corr['pearson_ci'][0]:+.3f}, {corr['pearson_ci'][1]:+.3f}]), "
+        f"Spearman rho = {corr['spearman']:+.3f}",
+    ]
+    (out / "verdict.md").write_text("\n".join(lines) + "\n")
+    write_figures(summary, out)
+    return result
