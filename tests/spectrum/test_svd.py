@@ -1,0 +1,122 @@
+"""Streaming singular values against numpy.linalg.svd (the slow reference)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nmtune.spectrum import singular_values
+
+
+def _reference(X, center=False, normalize_rows=False):
+    A = np.asarray(X, dtype=np.float64)
+    if normalize_rows:
+        nrm = np.linalg.norm(A, axis=1, keepdims=True)
+        A = A / np.where(nrm > 0, nrm, 1.0)
+    if center:
+        A = A - A.mean(axis=0)
+    return np.linalg.svd(A, compute_uv=False)
+
+
+def _graded(n, d, seed=0, low=-6):
+    """Features with singular values spread over 10^0 .. 10^low, plus a large offset (hard for centring)."""
+    r = np.random.default_rng(seed)
+    u, _ = np.linalg.qr(r.normal(size=(n, min(n, d))))
+    v, _ = np.linalg.qr(r.normal(size=(d, min(n, d))))
+    s = np.logspace(0, low, min(n, d))
+    return (u * s) @ v.T + 5.0
+
+
+OPTIONS = [(False, False), (True, False), (False, True), (True, True)]
+
+
+@pytest.mark.parametrize(("center", "normalize_rows"), OPTIONS)
+@pytest.mark.parametrize("shape", [(600, 48), (48, 600), (64, 64)])
+@pytest.mark.parametrize("method", ["svd", "tsqr"])
+def test_exact_methods_match_numpy_to_1e6_relative(shape, method, center, normalize_rows):
+    """svd and tsqr: every singular value above 1e-9 sigma_1 within 1e-6 relative (graded spectrum)."""
+    X = _graded(*shape)
+    ref = _reference(X, center, normalize_rows)
+    s = singular_values(X, center=center, normalize_rows=normalize_rows, method=method, chunk_size=37)
+    assert s.shape == (min(shape),)
+    keep = ref > 1e-9 * ref[0]  # below that both are at the level of rounding (eps * sigma_1)
+    np.testing.assert_allclose(s[keep], ref[keep], rtol=1e-6)
+    np.testing.assert_allclose(s, ref, rtol=0, atol=1e-12 * ref[0])
+
+
+@pytest.mark.parametrize(("center", "normalize_rows"), OPTIONS)
+def test_gram_accuracy_is_relative_to_sigma_1(center, normalize_rows):
+    """gram: error within sqrt(eps * D) * sigma_1 for all values; 1e-6 relative only above ~1e-4 sigma_1."""
+    X = _graded(800, 60)
+    ref = _reference(X, center, normalize_rows)
+    s = singular_values(X, center=center, normalize_rows=normalize_rows, method="gram", chunk_size=100)
+    np.testing.assert_allclose(s, ref, rtol=0, atol=np.sqrt(np.finfo(float).eps * 60) * ref[0])
+    top = ref > 1e-3 * ref[0]
+    np.testing.assert_allclose(s[top], ref[top], rtol=1e-6)
+
+
+def test_gram_loses_small_values_where_tsqr_does_not():
+    """The documented weakness is real: with values down to 1e-6 sigma_1 the Gram path is off, TSQR is not."""
+    X = _graded(500, 40, low=-7)
+    ref = _reference(X)
+    gram = singular_values(X, method="gram")
+    tsqr = singular_values(X, method="tsqr")
+    assert np.max(np.abs(gram - ref) / ref) > 1e-3
+    assert np.max(np.abs(tsqr - ref) / ref) < 1e-6
+
+
+@pytest.mark.parametrize(("center", "normalize_rows"), OPTIONS)
+def test_memmap_is_streamed_and_exact(tmp_path, center, normalize_rows):
+    X = _graded(1500, 32, low=-4).astype(np.float32)
+    path = tmp_path / "X.f32"
+    mm = np.memmap(path, dtype=np.float32, mode="w+", shape=X.shape)
+    mm[:] = X
+    mm.flush()
+    mm = np.memmap(path, dtype=np.float32, mode="r", shape=X.shape)
+    ref = _reference(X, center, normalize_rows)
+    s = singular_values(mm, center=center, normalize_rows=normalize_rows, chunk_size=128)  # auto -> tsqr
+    np.testing.assert_allclose(s, ref, rtol=1e-6)
+
+
+def test_auto_uses_streaming_for_large_inputs_and_matches():
+    X = _graded(900, 30, low=-3)
+    a = singular_values(X, max_memory=1)  # too big for memory -> tsqr
+    b = singular_values(X)  # svd
+    np.testing.assert_allclose(a, b, rtol=1e-9)
+
+
+def test_dtypes_and_tensors():
+    X = np.random.default_rng(1).normal(size=(50, 8))
+    ref = _reference(X.astype(np.float16))
+    np.testing.assert_allclose(singular_values(X.astype(np.float16)), ref, rtol=1e-9)
+    np.testing.assert_allclose(singular_values(torch.from_numpy(X)), _reference(X), rtol=1e-9)
+    np.testing.assert_allclose(
+        singular_values((X * 10).astype(int)), _reference((X * 10).astype(int)), rtol=1e-9
+    )
+
+
+def test_rank_deficient_and_zero_rows():
+    X = np.zeros((10, 4))
+    X[:5, 0] = 1.0
+    s = singular_values(X, normalize_rows=True, method="tsqr", chunk_size=3)
+    np.testing.assert_allclose(s, [np.sqrt(5), 0, 0, 0], atol=1e-12)
+    s = singular_values(np.ones((7, 3)), center=True, method="tsqr", chunk_size=2)
+    np.testing.assert_allclose(s, 0, atol=1e-12)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="2-D"):
+        singular_values(np.ones(5))
+    with pytest.raises(ValueError, match="at least one"):
+        singular_values(np.ones((0, 5)))
+    X = np.ones((6, 2))
+    X[4, 1] = np.nan
+    with pytest.raises(ValueError, match="row 4"):
+        singular_values(X, method="tsqr", chunk_size=2)
+    with pytest.raises(ValueError, match="Did you mean 'tsqr'"):
+        singular_values(np.ones((3, 2)), method="tsq")
+    with pytest.raises(ValueError, match="chunk_size"):
+        singular_values(np.ones((3, 2)), chunk_size=0)
+    with pytest.raises(TypeError, match="numeric"):
+        singular_values(np.array([["a", "b"]]))
