@@ -1,0 +1,47 @@
+"""``nmtune analyze FEATURES``: spectrum metrics (SVE, LSVR, RankMe) and figure of a feature file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    """Add the ``analyze`` subcommand."""
+    p = subparsers.add_parser(
+        "analyze",
+        help="spectrum metrics and figure of a feature file",
+        description="Write spectrum.json (SVE, LSVR, RankMe, singular values) and spectrum.png for a feature "
+        "file (.npy, .npz, .csv, .parquet) and print the metrics.",
+    )
+    p.add_argument("features", metavar="FEATURES", help="feature file: .npy, .npz, .csv or .parquet")
+    p.add_argument("--labels-column", default=None, help="label column (CSV/Parquet) or key (NPZ) to exclude")
+    p.add_argument("--center", action="store_true", help="subtract the mean of each feature first")
+    p.add_argument("--normalize-rows", action="store_true", help="L2-normalise each sample first")
+    p.add_argument("--out", default=None, help="output folder (default: ./<FEATURES stem>-spectrum)")
+    p.add_argument("--method", default="auto", choices=["auto", "svd", "tsqr", "gram"], help="SVD method")
+    p.add_argument("--no-plot", action="store_true", help="skip spectrum.png (no matplotlib needed)")
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from nmtune.spectrum.analyze import analyze_feature_file
+
+    out = args.out or f"{Path(args.features).stem}-spectrum"
+    m = analyze_feature_file(
+        args.features,
+        out,
+        label_column=args.labels_column,
+        center=args.center,
+        normalize_rows=args.normalize_rows,
+        method=args.method,
+        plot=not args.no_plot,
+        progress=True,
+    )
+    print(
+        f"{m['source']}: N = {m['n_samples']}, D = {m['dim']}, center = {m['center']}, "
+        f"normalize_rows = {m['normalize_rows']}"
+    )
+    for key in ("sve", "lsvr", "rankme", "sigma_1"):
+        print(f"  {key:<8} {m[key]:.6g}")
+    print(f"wrote {m['json']}" + (f" and {m['png']}" if m["png"] else ""))
+    return 0

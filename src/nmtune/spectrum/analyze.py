@@ -1,0 +1,81 @@
+"""Spectrum analysis of a feature file: metrics and singular values as JSON, plus the figure."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from nmtune.spectrum.metrics import metrics_from_singular_values
+from nmtune.spectrum.svd import singular_values
+
+__all__ = ["analyze_feature_file"]
+
+
+def analyze_feature_file(
+    path,
+    out_dir,
+    *,
+    label_column: str | None = None,
+    center: bool = False,
+    normalize_rows: bool = False,
+    method: str = "auto",
+    plot: bool = True,
+    progress: bool = False,
+) -> dict:
+    """Compute the spectrum of a feature file and write ``spectrum.json`` (and ``spectrum.png``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Feature file (``.npy``, ``.npz``, ``.csv``, ``.parquet``; see :func:`nmtune.io.load_feature_file`).
+    out_dir : str or path-like
+        Output folder (created).
+    label_column : str, optional
+        Label column/key, excluded from the features.
+    center, normalize_rows : bool, default False
+        Pre-processing, as in :func:`nmtune.spectrum.singular_values`.
+    method : str, default "auto"
+        Singular-value method.
+    plot : bool, default True
+        Also write ``spectrum.png`` (needs ``nmtune[plots]``).
+    progress : bool, default False
+        Progress bar over chunks.
+
+    Returns
+    -------
+    dict
+        The metrics of :func:`nmtune.spectrum.spectrum_metrics` plus ``source``, ``n_labels`` (number of
+        distinct labels or None), ``method`` and the paths written (``json``, ``png``).
+    """
+    from nmtune.io import load_feature_file
+
+    X, y = load_feature_file(path, label_column=label_column)
+    s = singular_values(X, center=center, normalize_rows=normalize_rows, method=method, progress=progress)
+    metrics = {
+        **metrics_from_singular_values(s),
+        "n_samples": int(X.shape[0]),
+        "dim": int(X.shape[1]),
+        "center": bool(center),
+        "normalize_rows": bool(normalize_rows),
+        "method": method,
+        "source": str(path),
+        "n_labels": None if y is None else int(np.unique(y).size),
+    }
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "spectrum.json"
+    tmp = json_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({**metrics, "singular_values": s.tolist()}, indent=2))
+    os.replace(tmp, json_path)
+    metrics["json"] = str(json_path)
+    metrics["png"] = None
+    if plot:
+        from nmtune.spectrum.plot import plot_spectrum
+
+        opts = "".join([", centred" if center else "", ", rows L2-normalised" if normalize_rows else ""])
+        title = f"{Path(path).name}: N={X.shape[0]}, D={X.shape[1]}{opts}"
+        metrics["png"] = str(plot_spectrum({Path(path).stem: s}, out / "spectrum.png", title=title))
+    return metrics

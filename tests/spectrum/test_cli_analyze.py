@@ -1,0 +1,43 @@
+"""``nmtune analyze`` end to end through nmtune.cli.main."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nmtune.cli import main
+from nmtune.io import save_feature_file
+from nmtune.spectrum import spectrum_metrics
+
+
+def test_analyze_csv_writes_json_and_png(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    r = np.random.default_rng(0)
+    X = (r.normal(size=(120, 24)) * np.linspace(3, 0.1, 24)).astype(np.float32)
+    y = r.integers(0, 4, size=120)
+    path = save_feature_file(tmp_path / "feats.csv", X, y)
+    out = tmp_path / "out"
+    code = main(
+        ["analyze", str(path), "--labels-column", "label", "--center", "--normalize-rows", "--out", str(out)]
+    )
+    assert code == 0
+    record = json.loads((out / "spectrum.json").read_text())
+    expected = spectrum_metrics(X, center=True, normalize_rows=True)
+    for key in ("sve", "lsvr", "rankme", "sigma_1"):
+        assert record[key] == pytest.approx(expected[key], rel=1e-6)
+    assert record["n_samples"] == 120 and record["dim"] == 24 and record["n_labels"] == 4
+    assert len(record["singular_values"]) == 24 and record["center"] and record["normalize_rows"]
+    assert (out / "spectrum.png").read_bytes()[:4] == b"\x89PNG"
+    printed = capsys.readouterr().out
+    assert "sve" in printed and "lsvr" in printed and "spectrum.json" in printed
+
+
+def test_analyze_npy_no_plot_and_errors(tmp_path, capsys):
+    X = np.random.default_rng(1).normal(size=(30, 5)).astype(np.float32)
+    path = save_feature_file(tmp_path / "f.npy", X)
+    assert main(["analyze", str(path), "--out", str(tmp_path / "o"), "--no-plot", "--method", "tsqr"]) == 0
+    assert (tmp_path / "o" / "spectrum.json").exists() and not (tmp_path / "o" / "spectrum.png").exists()
+    assert main(["analyze", str(tmp_path / "f.txt"), "--out", str(tmp_path / "o")]) == 2
+    assert "Accepted formats" in capsys.readouterr().err
