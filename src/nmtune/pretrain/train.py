@@ -258,7 +258,7 @@ def pretrain(
         "history": history,
         "world_size": world,
         "wall_time_s": time.perf_counter() - t0,
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),
     }
     if out is not None and rank == 0:
         out = Path(out)

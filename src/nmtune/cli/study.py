@@ -1,0 +1,27 @@
+"""``nmtune study noisy-pretrain``: the noisy pre-training study (resumable), figures and verdicts."""
+
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    """Add the ``study`` subcommand."""
+    p = subparsers.add_parser("study", help="run a study (noisy-pretrain)", description=__doc__)
+    p.add_argument("name", choices=["noisy-pretrain"])
+    p.add_argument("--config", help="YAML file of StudyConfig fields (unknown keys are errors)")
+    p.add_argument("--out", default="study-noisy-pretrain", help="output folder (re-running resumes)")
+    p.add_argument("--gammas", type=float, nargs="+", help="override: noise rates, e.g. 0 0.05 0.1 0.2 0.3")
+    p.add_argument("--seeds", type=int, nargs="+", help="override: pre-training seeds")
+    p.add_argument("--fractions", type=float, nargs="+", help="override: downstream training fractions")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from nmtune.pretrain.study import load_study_config, run_study
+
+    config = load_study_config(args.config, gammas=args.gammas, seeds=args.seeds, fractions=args.fractions)
+    result = run_study(config, args.out, progress=not args.no_progress, device=args.device)
+    print((__import__("pathlib").Path(args.out) / "verdict.md").read_text())
+    print(f"wrote {args.out}/ (summary.json, verdict.md, figures) in {result['wall_time_s']:.0f} s")
+    return 0

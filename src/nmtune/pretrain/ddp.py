@@ -1,0 +1,62 @@
+"""Multi-process pre-training on one machine without ``torchrun``: spawn ``world_size`` DDP processes.
+
+``torchrun --nproc_per_node N -m nmtune pretrain ...`` is the usual launcher; :func:`spawn_pretrain` does the
+same from Python (gloo on CPU) and returns every rank's checkpoint, which the tests use to check that all ranks
+end with identical weights.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+__all__ = ["spawn_pretrain"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank, world_size, port, config, data, folder, backend):
+    import torch
+    import torch.distributed as dist
+
+    from nmtune.pretrain.train import pretrain
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size))
+    torch.set_num_threads(1)
+    dist.init_process_group(backend, rank=rank, world_size=world_size)
+    try:
+        ckpt = pretrain(config, data=data, device="cpu", progress=False)
+        torch.save(ckpt, Path(folder) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def spawn_pretrain(config, world_size: int = 2, *, data=None, backend: str = "gloo") -> list[dict]:
+    """Pre-train with ``world_size`` local DDP processes and return each rank's checkpoint.
+
+    Parameters
+    ----------
+    config : PretrainConfig
+    world_size : int, default=2
+    data : tuple, optional
+        As in :func:`nmtune.pretrain.pretrain`.
+    backend : str, default="gloo"
+
+    Returns
+    -------
+    list of dict
+        Checkpoints of ranks 0 .. world_size - 1.
+    """
+    import torch
+    import torch.multiprocessing as mp
+
+    with tempfile.TemporaryDirectory() as folder:
+        mp.spawn(_worker, args=(world_size, _free_port(), config, data, folder, backend), nprocs=world_size,
+                 join=True)
+        return [torch.load(Path(folder) / f"rank{r}.pt", weights_only=True) for r in range(world_size)]
