@@ -1,0 +1,96 @@
+"""Stratified, seeded subsets of a labelled split (N samples, C classes).
+
+``stratified_fraction`` draws the 10 / 25 / 50 / 75 / 100 % training subsets of the paper's protocol (§2.1);
+``stratified_split`` makes the fixed train/test split of datasets that ship without one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["stratified_fraction", "stratified_split"]
+
+
+def _rng(random_state) -> np.random.Generator:
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None or isinstance(random_state, (int, np.integer)):
+        return np.random.default_rng(random_state)
+    raise TypeError(
+        f"random_state must be None, an int or a numpy.random.Generator; received "
+        f"{type(random_state).__name__}."
+    )
+
+
+def _class_permutations(labels: np.ndarray, random_state) -> list[np.ndarray]:
+    """One random permutation of the row indices of each class, classes in sorted order."""
+    rng = _rng(random_state)
+    return [rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
+
+
+def stratified_fraction(labels, fraction: float, random_state=None) -> np.ndarray:
+    """Indices of a stratified random subset holding ``fraction`` of each class.
+
+    Class ``c`` with ``n_c`` rows keeps ``max(1, floor(fraction * n_c + 0.5))`` rows (round half up, never
+    fewer than one), so the total can differ from ``fraction * N`` by at most C / 2 rows plus the classes
+    raised to one. The subsets are *nested*: for the same ``random_state`` (an int), the rows kept at a
+    smaller fraction are a subset of those kept at a larger one (each class is permuted once and a prefix
+    is taken).
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (N,)
+        Class labels.
+    fraction : float
+        In (0, 1]; 1 returns every index.
+    random_state : int, numpy.random.Generator or None
+        Seed. Pass an int to get reproducible, nested subsets.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64, shape (M,), sorted row indices.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be one-dimensional (N,); received shape {labels.shape}.")
+    fraction = float(fraction)
+    if not 0.0 < fraction <= 1.0 or math.isnan(fraction):
+        raise ValueError(f"fraction must be in (0, 1] (e.g. 0.1 for 10 %); received {fraction}.")
+    if fraction == 1.0:
+        return np.arange(labels.shape[0], dtype=np.int64)
+    keep = []
+    for perm in _class_permutations(labels, random_state):
+        n_keep = max(1, math.floor(fraction * perm.size + 0.5))
+        keep.append(perm[:n_keep])
+    return np.sort(np.concatenate(keep)).astype(np.int64) if keep else np.zeros(0, dtype=np.int64)
+
+
+def stratified_split(labels, test_fraction: float = 0.2, random_state=0) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed stratified train/test split: class ``c`` puts ``floor(test_fraction * n_c + 0.5)`` rows in test.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (N,)
+        Class labels.
+    test_fraction : float
+        In (0, 1).
+    random_state : int, numpy.random.Generator or None
+        Seed; the built-in datasets use 0.
+
+    Returns
+    -------
+    train, test : numpy.ndarray
+        int64 sorted row indices, disjoint, together ``range(N)``.
+    """
+    labels = np.asarray(labels)
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1); received {test_fraction}.")
+    train, test = [], []
+    for perm in _class_permutations(labels, random_state):
+        n_test = math.floor(test_fraction * perm.size + 0.5)
+        test.append(perm[:n_test])
+        train.append(perm[n_test:])
+    return np.sort(np.concatenate(train)).astype(np.int64), np.sort(np.concatenate(test)).astype(np.int64)
