@@ -1,0 +1,249 @@
+"""Configuration of evaluation grids: YAML files into frozen dataclasses.
+
+A grid is the product encoders x suites x methods x selection modes x training fractions x seeds x
+downstream label-noise rates (or an explicit list of ``(encoder, suite)`` pairs instead of encoders x suites).
+Unknown keys are errors that name the valid keys, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from nmtune.exceptions import unknown_name_error
+
+__all__ = [
+    "GridConfig",
+    "config_from_dict",
+    "load_config",
+    "list_presets",
+    "preset_path",
+    "PAPER_FRACTIONS",
+    "SELECTION_MODES",
+]
+
+#: Training fractions of the paper's downstream protocol (section 2.1).
+PAPER_FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
+#: ``paper``: fixed paper defaults; ``val``: small grid picked on a validation split of the training domain.
+SELECTION_MODES = ("paper", "val")
+BACKENDS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """One evaluation grid (see ``docs/protocol.md``).
+
+    Parameters
+    ----------
+    encoders, suites : tuple of str
+        Encoder and suite names (``nmtune.encoders`` / ``nmtune.suites``); their product is run unless
+        ``pairs`` is given.
+    pairs : tuple of (str, str)
+        Explicit ``(encoder, suite)`` pairs; when non-empty it replaces ``encoders x suites``.
+    tasks : tuple of str
+        Restrict every suite to these task names (empty: all tasks).
+    methods : tuple of str
+        Method names from :func:`nmtune.protocol.list_methods`.
+    selection : tuple of str
+        Hyper-parameter selection modes, a grid axis: ``"paper"`` and/or ``"val"``.
+    fractions : tuple of float
+        Fractions of the (capped) training split, in (0, 1].
+    seeds : tuple of int
+        Seeds; each seeds the training subsample, the label noise, the validation split and the head.
+    noise_rates : tuple of float
+        Downstream symmetric label-noise rates eta applied to the training labels (App. B.5).
+    max_train, max_eval : int or None
+        Fixed per-domain caps: a stratified subsample (seed 0, the same for every run) of each training
+        split / evaluation split, taken *before* encoding. ``None``: the whole split.
+    epochs : int or None
+        Overrides the epochs of every neural head (``None``: the method's default).
+    val_fraction : float
+        Fraction of the training subset held out for selection (``val`` mode and ``logreg``'s C).
+    device : str
+        Device of the heads (``"cpu"``, ``"cuda"``, ``"auto"``).
+    n_jobs : int
+        Parallel local worker processes (only the parent writes the store).
+    backend : str
+        ``"local"`` (processes) or ``"ray"`` (needs ``pip install 'nmtune[ray]'``).
+    ray_address : str or None
+        Address of a running Ray cluster; ``None`` starts a local instance.
+    store : str
+        Path of the SQLite results store.
+    report_dir : str or None
+        Where ``nmtune run`` writes the report afterwards (``None``: no report).
+    pretrain_noise : mapping of str to float
+        Optional pre-training noise ratio of each encoder (noisy pre-training study); recorded in each run and
+        used by the report's figures against the pre-training noise ratio.
+    """
+
+    encoders: tuple[str, ...] = ("minilm",)
+    suites: tuple[str, ...] = ("20ng-subgroups",)
+    pairs: tuple[tuple[str, str], ...] = ()
+    tasks: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ("lp", "mlp", "nmtune", "logreg")
+    selection: tuple[str, ...] = ("paper",)
+    fractions: tuple[float, ...] = (1.0,)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    noise_rates: tuple[float, ...] = (0.0,)
+    max_train: int | None = None
+    max_eval: int | None = None
+    epochs: int | None = None
+    val_fraction: float = 0.2
+    device: str = "cpu"
+    n_jobs: int = 1
+    backend: str = "local"
+    ray_address: str | None = None
+    store: str = "nmtune-results.sqlite"
+    report_dir: str | None = None
+    pretrain_noise: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for mode in self.selection:
+            if mode not in SELECTION_MODES:
+                raise unknown_name_error("selection mode", mode, SELECTION_MODES)
+        if self.backend not in BACKENDS:
+            raise unknown_name_error("backend", self.backend, BACKENDS)
+        for f in self.fractions:
+            if not 0.0 < float(f) <= 1.0:
+                raise ValueError(f"Training fractions must lie in (0, 1]; received {f!r}. Use 0.1 for 10 %.")
+        for r in self.noise_rates:
+            if not 0.0 <= float(r) < 1.0:
+                raise ValueError(f"noise_rates must lie in [0, 1); received {r!r}. Use e.g. 0.2 for 20 %.")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must lie in (0, 1); received {self.val_fraction!r}.")
+        for name in ("max_train", "max_eval", "epochs"):
+            v = getattr(self, name)
+            if v is not None and int(v) < 1:
+                raise ValueError(f"{name} must be a positive integer or null; received {v!r}.")
+        if int(self.n_jobs) < 1:
+            raise ValueError(f"n_jobs must be >= 1; received {self.n_jobs!r}.")
+        for pair in self.pairs:
+            if len(pair) != 2:
+                raise ValueError(f"Each entry of pairs must be [encoder, suite]; received {pair!r}.")
+        if not (self.methods and self.seeds and self.fractions and self.selection and self.noise_rates):
+            raise ValueError(
+                "methods, seeds, fractions, selection and noise_rates must each name at least one value; "
+                f"received methods={self.methods}, seeds={self.seeds}, fractions={self.fractions}, "
+                f"selection={self.selection}, noise_rates={self.noise_rates}."
+            )
+
+    def encoder_suite_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The ``(encoder, suite)`` pairs of the grid, in order."""
+        if self.pairs:
+            return tuple((str(e), str(s)) for e, s in self.pairs)
+        return tuple((e, s) for e in self.encoders for s in self.suites)
+
+    def replace(self, **changes: Any) -> GridConfig:
+        """A copy with some fields changed (validated like :func:`config_from_dict`)."""
+        return config_from_dict({**self.to_dict(), **changes})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-friendly dict (tuples become lists)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, tuple):
+                v = [list(x) if isinstance(x, tuple) else x for x in v]
+            elif isinstance(v, Mapping):
+                v = dict(v)
+            out[f.name] = v
+        return out
+
+
+_TUPLE_FIELDS = {
+    "encoders": str,
+    "suites": str,
+    "tasks": str,
+    "methods": str,
+    "selection": str,
+    "fractions": float,
+    "seeds": int,
+    "noise_rates": float,
+}
+
+
+def config_from_dict(data: Mapping[str, Any]) -> GridConfig:
+    """Build a :class:`GridConfig` from a mapping, rejecting unknown keys.
+
+    Scalars are accepted where a list is expected (``seeds: 0`` means ``seeds: [0]``).
+
+    Parameters
+    ----------
+    data : mapping
+        Keys are :class:`GridConfig` field names.
+
+    Returns
+    -------
+    GridConfig
+    """
+    if not isinstance(data, Mapping):
+        raise TypeError(
+            f"A grid configuration must be a mapping of keys to values; received {type(data).__name__}."
+        )
+    valid = [f.name for f in dataclasses.fields(GridConfig)]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in valid:
+            err = unknown_name_error("grid configuration key", key, valid)
+            raise ValueError(f"{err} Remove or rename it.")
+        if key in _TUPLE_FIELDS:
+            items = value if isinstance(value, list | tuple) else [value]
+            try:
+                value = tuple(_TUPLE_FIELDS[key](v) for v in items)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"Grid key {key!r} has a wrong-typed value {value!r} ({exc})") from exc
+        elif key == "pairs":
+            value = tuple(tuple(str(x) for x in p) for p in (value or ()))
+        elif key == "pretrain_noise":
+            value = {str(k): float(v) for k, v in (value or {}).items()}
+        kwargs[key] = value
+    return GridConfig(**kwargs)
+
+
+def load_config(path: str | Path) -> GridConfig:
+    """Read a grid configuration from a YAML file, or a packaged preset name (see :func:`list_presets`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.yaml`` file, or the name of a preset such as ``"demo"``.
+
+    Returns
+    -------
+    GridConfig
+    """
+    import yaml
+
+    p = Path(path)
+    if not p.exists():
+        presets = list_presets()
+        if str(path) in presets:
+            p = preset_path(str(path))
+        else:
+            raise FileNotFoundError(
+                f"No grid configuration file {str(path)!r}. Give a YAML file path or a preset name: "
+                f"{', '.join(presets)}."
+            )
+    with open(p, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    try:
+        return config_from_dict(data)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"In {p}: {exc}") from exc
+
+
+def list_presets() -> list[str]:
+    """Names of the grid presets packaged in ``nmtune/configs``."""
+    root = resources.files("nmtune") / "configs"
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def preset_path(name: str) -> Path:
+    """Path of a packaged preset."""
+    if name not in list_presets():
+        raise unknown_name_error("grid preset", name, list_presets())
+    return Path(str(resources.files("nmtune") / "configs" / f"{name}.yaml"))

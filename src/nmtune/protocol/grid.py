@@ -1,0 +1,266 @@
+"""Run a grid of runs: expand the configuration, skip what the store holds, execute, store each result.
+
+Execution is in the driver process (``n_jobs=1``), in local worker processes (``n_jobs > 1``,
+:class:`concurrent.futures.ProcessPoolExecutor`; the feature tasks are sent once per worker), or on a Ray cluster
+(``backend="ray"``). In every case only the driver writes to the store, one transaction per finished run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from nmtune.config import GridConfig
+from nmtune.exceptions import require
+from nmtune.protocol.methods import get_method
+from nmtune.protocol.runner import RunSpec, run_one
+from nmtune.protocol.tasks import FeatureTask
+from nmtune.results import ResultsStore
+
+__all__ = ["GridResult", "expand_grid", "run_grid", "execute"]
+
+
+@dataclass(frozen=True)
+class GridResult:
+    """What :func:`run_grid` did.
+
+    Attributes
+    ----------
+    store_path : str
+        The results store.
+    n_total, n_skipped, n_done, n_failed : int
+        Runs in the grid, already done before (skipped), completed now, failed now.
+    run_ids : tuple of str
+        Every run id of the grid, in grid order.
+    """
+
+    store_path: str
+    n_total: int
+    n_skipped: int
+    n_done: int
+    n_failed: int
+    run_ids: tuple[str, ...]
+
+
+def expand_grid(config: GridConfig, tasks: Iterable[FeatureTask]) -> list[RunSpec]:
+    """Every :class:`RunSpec` of the grid over the given feature tasks, in a fixed order.
+
+    Parameters
+    ----------
+    config : GridConfig
+        Methods, selection modes, fractions, seeds, noise rates and options.
+    tasks : iterable of FeatureTask
+        The tasks (their ``encoder``/``suite``/``name`` enter each run's identity).
+
+    Returns
+    -------
+    list of RunSpec
+    """
+    for m in config.methods:
+        get_method(m)  # unknown names fail before anything runs
+    specs = []
+    for task in tasks:
+        for method in config.methods:
+            for selection in config.selection:
+                for fraction in config.fractions:
+                    for noise in config.noise_rates:
+                        for seed in config.seeds:
+                            specs.append(
+                                RunSpec(
+                                    encoder=task.encoder,
+                                    suite=task.suite,
+                                    task=task.name,
+                                    method=method,
+                                    selection=selection,
+                                    fraction=float(fraction),
+                                    seed=int(seed),
+                                    noise=float(noise),
+                                    epochs=config.epochs,
+                                    val_fraction=config.val_fraction,
+                                    device=config.device,
+                                    max_train=config.max_train,
+                                    max_eval=config.max_eval,
+                                    pretrain_noise=config.pretrain_noise.get(task.encoder),
+                                )
+                            )
+    return specs
+
+
+def run_grid(
+    config: GridConfig,
+    *,
+    tasks: Sequence[FeatureTask] | None = None,
+    store: ResultsStore | str | None = None,
+    progress: bool = True,
+) -> GridResult:
+    """Run (or resume) a grid and store every result.
+
+    Parameters
+    ----------
+    config : GridConfig
+        The grid.
+    tasks : sequence of FeatureTask, optional
+        Feature tasks to run on. When omitted they are built from ``config``'s (encoder, suite) pairs through the
+        feature cache (:func:`nmtune.protocol.suite_feature_tasks`).
+    store : ResultsStore or path, optional
+        Where results go (default: ``config.store``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    GridResult
+    """
+    if tasks is None:
+        from nmtune.protocol.suites import config_feature_tasks
+
+        tasks = config_feature_tasks(config, progress=progress)
+    own = not isinstance(store, ResultsStore)
+    st = ResultsStore(store if store is not None else config.store) if own else store
+    try:
+        st.set_meta("last_grid", config.to_dict())
+        specs = expand_grid(config, tasks)
+        return execute(
+            specs,
+            tasks,
+            st,
+            n_jobs=config.n_jobs,
+            backend=config.backend,
+            ray_address=config.ray_address,
+            progress=progress,
+        )
+    finally:
+        if own:
+            st.close()
+
+
+def execute(
+    specs: Sequence[RunSpec],
+    tasks: Sequence[FeatureTask],
+    store: ResultsStore,
+    *,
+    n_jobs: int = 1,
+    backend: str = "local",
+    ray_address: str | None = None,
+    progress: bool = True,
+) -> GridResult:
+    """Execute the runs not yet done in ``store``, writing each result as soon as it finishes.
+
+    Parameters
+    ----------
+    specs : sequence of RunSpec
+        Runs of the grid.
+    tasks : sequence of FeatureTask
+        Tasks the specs refer to (by ``task.key``).
+    store : ResultsStore
+        Results store (written by this process only).
+    n_jobs : int
+        Worker processes (local backend).
+    backend : {"local", "ray"}
+        Execution backend.
+    ray_address : str, optional
+        Ray cluster address (``None``: start a local instance).
+    progress : bool
+        Show a progress bar over runs.
+
+    Returns
+    -------
+    GridResult
+    """
+    from tqdm.auto import tqdm
+
+    by_key = {t.key: t for t in tasks}
+    missing = {s.task_key for s in specs} - set(by_key)
+    if missing:
+        raise ValueError(f"Runs refer to tasks that were not given: {sorted(missing)}.")
+    seen, unique = set(), []
+    for s in specs:
+        if s.run_id not in seen:
+            seen.add(s.run_id)
+            unique.append(s)
+    done = store.done_ids()
+    todo = [s for s in unique if s.run_id not in done]
+    counts = {"done": 0, "failed": 0}
+    bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not progress or not todo, dynamic_ncols=True)
+
+    def _store(record):
+        store.put(record)
+        counts[record["status"]] += 1
+        bar.update(1)
+        cfg = record["config"]
+        bar.set_postfix_str(f"{cfg['task']}/{cfg['method']} {record['status']}", refresh=False)
+
+    try:
+        if backend == "ray":
+            _run_ray(todo, by_key, _store, ray_address)
+        elif n_jobs <= 1 or len(todo) <= 1:
+            for s in todo:
+                _store(run_one(by_key[s.task_key], s))
+        else:
+            _run_processes(todo, by_key, _store, n_jobs)
+    finally:
+        bar.close()
+    return GridResult(
+        str(store.path),
+        len(unique),
+        len(unique) - len(todo),
+        counts["done"],
+        counts["failed"],
+        tuple(s.run_id for s in unique),
+    )
+
+
+# -- local processes ---------------------------------------------------------------------------------------
+_WORKER_TASKS: dict = {}
+
+
+def _init_worker(tasks: dict, n_threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(n_threads)
+    _WORKER_TASKS.clear()
+    _WORKER_TASKS.update(tasks)
+
+
+def _worker_run(spec: RunSpec) -> dict:
+    return run_one(_WORKER_TASKS[spec.task_key], spec)
+
+
+def _run_processes(todo, by_key, store_fn, n_jobs: int) -> None:
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    n_threads = max(1, (os.cpu_count() or 1) // n_jobs)
+    needed = {s.task_key: by_key[s.task_key] for s in todo}
+    ctx = mp.get_context("spawn")  # torch and fork do not mix
+    with ProcessPoolExecutor(
+        n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(needed, n_threads)
+    ) as pool:
+        pending, queue = set(), list(reversed(todo))
+        while queue or pending:
+            while queue and len(pending) < 2 * n_jobs:  # bounded submission keeps memory flat
+                pending.add(pool.submit(_worker_run, queue.pop()))
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                store_fn(fut.result())
+
+
+# -- Ray ---------------------------------------------------------------------------------------------------
+def _run_ray(todo, by_key, store_fn, address) -> None:
+    ray = require("ray", "ray", "running a grid on a Ray cluster")
+    started = False
+    if not ray.is_initialized():
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, include_dashboard=False)
+        started = True
+    try:
+        remote_run = ray.remote(run_one)
+        refs = {key: ray.put(by_key[key]) for key in {s.task_key for s in todo}}
+        pending = [remote_run.remote(refs[s.task_key], s) for s in todo]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for r in ready:
+                store_fn(ray.get(r))
+    finally:
+        if started and address is None:
+            ray.shutdown()

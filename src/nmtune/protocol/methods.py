@@ -1,0 +1,208 @@
+"""The methods of the downstream protocol: a registry of head factories and their selection grids.
+
+Each method is data: a head family, fixed constructor arguments (ablations are fixed arguments), and the small
+grid searched in ``val`` selection mode. ``paper`` mode uses the head's defaults (the paper's, method.md
+section 1) plus the fixed arguments. ``logreg`` always picks C on a validation split of the training domain.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nmtune.exceptions import unknown_name_error
+
+__all__ = ["MethodSpec", "get_method", "list_methods", "register_method", "build_estimator", "LOGREG_C_GRID"]
+
+#: Inverse regularisation strengths tried for the ``logreg`` baseline.
+LOGREG_C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
+
+_LR_WD_MLP = {"lr": (3e-4, 1e-3, 3e-3), "weight_decay": (1e-4, 1e-2)}
+_LR_WD_NMT = {"lr": (1e-3, 3e-3), "weight_decay": (1e-4, 1e-2), "lam": (0.001, 0.01, 0.1)}
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One method of the protocol.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"nmtune-no-svd"``.
+    family : {"lp", "mlp", "nmtune", "nmtune-authors", "logreg"}
+        Which estimator is built.
+    fixed : mapping
+        Constructor arguments always passed (the ablation), in both selection modes.
+    grid : mapping of str to tuple
+        Hyper-parameters searched in ``val`` mode (product of the values).
+    transforms : bool
+        Whether the classifier sees transformed features ``Z = head.transform(F)`` (MLP/NMTune) rather than F.
+    description : str
+        One line for reports.
+    """
+
+    name: str
+    family: str
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    grid: Mapping[str, tuple] = field(default_factory=dict)
+    transforms: bool = False
+    description: str = ""
+
+    def candidates(self, selection: str) -> list[dict[str, Any]]:
+        """Hyper-parameter candidates for a selection mode (``[{}]`` when nothing is searched)."""
+        if self.family == "logreg":
+            return [{"C": c} for c in LOGREG_C_GRID]
+        if selection == "paper" or not self.grid:
+            return [{}]
+        keys = list(self.grid)
+        return [dict(zip(keys, vals)) for vals in itertools.product(*(self.grid[k] for k in keys))]
+
+
+_REGISTRY: dict[str, MethodSpec] = {}
+_FAMILIES = ("lp", "mlp", "nmtune", "nmtune-authors", "logreg")
+
+
+def register_method(spec: MethodSpec) -> None:
+    """Add (or replace) a method in the registry."""
+    if spec.family not in _FAMILIES:
+        raise unknown_name_error("method family", spec.family, _FAMILIES)
+    _REGISTRY[spec.name] = spec
+
+
+def get_method(name: str) -> MethodSpec:
+    """The :class:`MethodSpec` registered under ``name``."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise unknown_name_error("method", name, _REGISTRY) from None
+
+
+def list_methods() -> list[str]:
+    """Names of every registered method."""
+    return sorted(_REGISTRY)
+
+
+def build_estimator(
+    method: str | MethodSpec,
+    params: Mapping[str, Any] | None = None,
+    *,
+    random_state: int | None = None,
+    device: str = "cpu",
+    epochs: int | None = None,
+):
+    """Build an unfitted estimator for a method.
+
+    Parameters
+    ----------
+    method : str or MethodSpec
+        The method.
+    params : mapping, optional
+        Selected hyper-parameters (override the fixed arguments and defaults).
+    random_state : int, optional
+        Seed of the head.
+    device : str
+        Device of neural heads.
+    epochs : int, optional
+        Overrides the number of epochs of neural heads.
+
+    Returns
+    -------
+    estimator
+        A scikit-learn classifier; neural heads also have ``transform``.
+    """
+    spec = get_method(method) if isinstance(method, str) else method
+    kw = {**dict(spec.fixed), **dict(params or {})}
+    if spec.family == "logreg":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(
+            StandardScaler(), LogisticRegression(C=kw.get("C", 1.0), max_iter=kw.get("max_iter", 2000))
+        )
+    from nmtune import heads
+
+    kw.update(random_state=random_state, device=device)
+    if epochs is not None:
+        kw["epochs"] = int(epochs)
+    if spec.family == "lp":
+        return heads.LinearProbe(**kw)
+    if spec.family == "mlp":
+        return heads.MLPTuning(**kw)
+    if spec.family == "nmtune":
+        return heads.NMTune(**kw)
+    return heads.NMTune.authors_preset(**kw)
+
+
+def _add(name, family, fixed=None, grid=None, description=""):
+    register_method(
+        MethodSpec(
+            name=name,
+            family=family,
+            fixed=fixed or {},
+            grid=grid or {},
+            transforms=family in ("mlp", "nmtune", "nmtune-authors"),
+            description=description,
+        )
+    )
+
+
+_add(
+    "lp",
+    "lp",
+    grid={"lr": (0.01, 0.1, 1.0), "weight_decay": (0.0, 1e-4)},
+    description="linear probe on frozen features F (AdamW lr 0.1, wd 0, cosine, 30 epochs)",
+)
+_add(
+    "mlp",
+    "mlp",
+    grid=_LR_WD_MLP,
+    description="2-layer ReLU MLP + linear head, no regulariser (AdamW lr 1e-3, wd 1e-4)",
+)
+_add(
+    "nmtune", "nmtune", grid=_LR_WD_NMT, description="MLP + NMTune regulariser, lambda = 0.01 (paper, Eq. 6)"
+)
+_add(
+    "nmtune-authors",
+    "nmtune-authors",
+    grid={k: v for k, v in _LR_WD_NMT.items() if k != "lam"},
+    description="NMTune as in the authors' code (4D hidden, BatchNorm, residual, weights 1/.04/.001, top-5)",
+)
+_add(
+    "logreg",
+    "logreg",
+    description="standardised logistic regression, C picked on a validation split of the training domain",
+)
+for _term in ("mse", "cov", "svd"):
+    _add(
+        f"nmtune-no-{_term}",
+        "nmtune",
+        fixed={f"{_term}_weight": 0.0},
+        grid=_LR_WD_NMT,
+        description=f"ablation: NMTune without its {_term.upper()} term",
+    )
+_add(
+    "nmtune-top5",
+    "nmtune",
+    fixed={"svd_top_k": 5},
+    grid=_LR_WD_NMT,
+    description="NMTune rewarding the mean of the top-5 normalised singular values",
+)
+for _fam, _grid in (("mlp", _LR_WD_MLP), ("nmtune", _LR_WD_NMT)):
+    _add(
+        f"{_fam}-linear",
+        _fam,
+        fixed={"activation": "linear"},
+        grid=_grid,
+        description=f"ablation: {_fam} without non-linearity (App. B.7)",
+    )
+    for _n in (1, 3):
+        _add(
+            f"{_fam}-{_n}layer",
+            _fam,
+            fixed={"n_layers": _n},
+            grid=_grid,
+            description=f"ablation: {_fam} with {_n} layer(s) (App. B.7)",
+        )

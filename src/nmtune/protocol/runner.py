@@ -1,0 +1,255 @@
+"""One run of the protocol on a :class:`~nmtune.protocol.tasks.FeatureTask`: the core, on feature matrices.
+
+A run: take a stratified ``fraction`` of the training split (seeded), corrupt the training labels with symmetric
+noise eta (exact count, :func:`nmtune.noise.symmetric_noise`), select hyper-parameters on a stratified
+validation split of the (noisy) training subset when the method asks for it, refit on the whole training subset,
+then on every evaluation domain record accuracy, macro-F1 and the spectrum (SVE, LSVR, RankMe) of the features
+the classifier sees: F for ``lp``/``logreg``, ``Z = head.transform(F)`` for MLP/NMTune heads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from nmtune.protocol.methods import build_estimator, get_method
+from nmtune.protocol.tasks import FeatureTask
+
+__all__ = ["RunSpec", "run_one", "library_versions", "PROTOCOL_VERSION"]
+
+#: Bumped when a change to the protocol makes old results incomparable (it enters every run id).
+PROTOCOL_VERSION = 1
+#: Singular values kept per evaluation domain for spectrum plots.
+MAX_SPECTRUM = 1024
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """The configuration of one run; its hash is the run id.
+
+    Parameters
+    ----------
+    encoder, suite, task : str
+        Which feature task.
+    method : str
+        Method name (:func:`nmtune.protocol.list_methods`).
+    selection : {"paper", "val"}
+        Hyper-parameter selection mode.
+    fraction : float
+        Fraction of the training split used.
+    seed : int
+        Seed of the subsample, the label noise, the validation split and the head.
+    noise : float
+        Downstream symmetric label-noise rate eta.
+    epochs : int or None
+        Epoch override of neural heads.
+    val_fraction : float
+        Held-out fraction of the training subset for selection.
+    device : str
+        Device of neural heads (not part of the identity: results do not depend on it by design).
+    max_train, max_eval : int or None
+        Per-domain caps applied when the task was built.
+    pretrain_noise : float or None
+        Pre-training noise ratio of the encoder, when known.
+    """
+
+    encoder: str
+    suite: str
+    task: str
+    method: str
+    selection: str = "paper"
+    fraction: float = 1.0
+    seed: int = 0
+    noise: float = 0.0
+    epochs: int | None = None
+    val_fraction: float = 0.2
+    device: str = "cpu"
+    max_train: int | None = None
+    max_eval: int | None = None
+    pretrain_noise: float | None = None
+
+    def config(self) -> dict[str, Any]:
+        """The identifying configuration (JSON-serialisable; excludes ``device``)."""
+        cfg = asdict(self)
+        cfg.pop("device")
+        cfg["fraction"] = float(cfg["fraction"])
+        cfg["noise"] = float(cfg["noise"])
+        cfg["protocol_version"] = PROTOCOL_VERSION
+        return cfg
+
+    @property
+    def run_id(self) -> str:
+        """Hex SHA-256 (first 20 characters) of the canonical JSON of :meth:`config`."""
+        blob = json.dumps(self.config(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+    @property
+    def task_key(self) -> tuple[str, str, str]:
+        """``(encoder, suite, task)``."""
+        return (self.encoder, self.suite, self.task)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries a result depends on."""
+    import sklearn
+    import torch
+
+    import nmtune
+
+    return {
+        "python": platform.python_version(),
+        "nmtune": nmtune.__version__,
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+
+
+def _split_for_selection(y, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified train/validation indices of the training subset (classes with < 2 rows stay in train)."""
+    rng = np.random.default_rng([seed, 7919])
+    fit_idx, val_idx = [], []
+    for c in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == c))
+        n_val = int(np.floor(val_fraction * rows.size + 0.5)) if rows.size >= 2 else 0
+        n_val = min(n_val, rows.size - 1)
+        val_idx.append(rows[:n_val])
+        fit_idx.append(rows[n_val:])
+    return np.sort(np.concatenate(fit_idx)), np.sort(np.concatenate(val_idx))
+
+
+def _select(spec: RunSpec, X, y) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Pick hyper-parameters on a validation split of the training subset; returns (best, all scores)."""
+    method = get_method(spec.method)
+    candidates = method.candidates(spec.selection)
+    if len(candidates) == 1:
+        return candidates[0], []
+    fit_idx, val_idx = _split_for_selection(y, spec.val_fraction, spec.seed)
+    if val_idx.size == 0 or np.unique(y[fit_idx]).size < 2:
+        raise ValueError(
+            f"Run {spec.task}/{spec.method}: the training subset ({y.size} rows) is too small for a validation "
+            "split; use a larger fraction or max_train, or selection 'paper'."
+        )
+    scores = []
+    for params in candidates:
+        est = build_estimator(method, params, random_state=spec.seed, device=spec.device, epochs=spec.epochs)
+        est.fit(X[fit_idx], y[fit_idx])
+        scores.append(
+            {"params": params, "val_accuracy": float(np.mean(est.predict(X[val_idx]) == y[val_idx]))}
+        )
+    best = max(range(len(scores)), key=lambda i: scores[i]["val_accuracy"])  # first best on ties
+    return candidates[best], scores
+
+
+def _spectrum(Z) -> tuple[dict[str, float], list[float]]:
+    from nmtune.spectrum import largest_singular_value_ratio, rankme, singular_value_entropy, singular_values
+
+    s = np.asarray(singular_values(np.asarray(Z, dtype=np.float64)), dtype=np.float64)
+    metrics = {
+        "sve": float(singular_value_entropy(s)),
+        "lsvr": float(largest_singular_value_ratio(s)),
+        "rankme": float(rankme(s)),
+    }
+    total = s.sum()
+    kept = (s[:MAX_SPECTRUM] / total) if total > 0 else s[:MAX_SPECTRUM]
+    return metrics, [float(f"{v:.5g}") for v in kept]
+
+
+def run_one(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
+    """Execute one run and return its record (never raises: failures are recorded with ``status="failed"``).
+
+    Parameters
+    ----------
+    task : FeatureTask
+        The features; ``task.key`` must equal ``spec.task_key``.
+    spec : RunSpec
+        What to run.
+
+    Returns
+    -------
+    dict
+        ``run_id``, ``config``, ``status`` (``"done"`` or ``"failed"``), ``error``, ``domains`` (per evaluation
+        domain: kind, n, accuracy, macro_f1, sve, lsvr, rankme), ``id_accuracy``/``ood_accuracy`` (means over
+        domains of that kind, None when absent), ``fit_seconds``, ``selected``, ``selection_scores``, ``n_train``,
+        ``noise_report``, ``spectra`` (normalised singular values per domain), ``versions``, ``finished_at``.
+    """
+    record: dict[str, Any] = {
+        "run_id": spec.run_id,
+        "config": spec.config(),
+        "status": "failed",
+        "error": None,
+        "versions": library_versions(),
+    }
+    try:
+        record.update(_execute(task, spec))
+        record["status"] = "done"
+    except Exception as exc:  # noqa: BLE001 - a failed run is a result, stored with its traceback
+        record["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"
+    record["finished_at"] = time.time()
+    return record
+
+
+def _execute(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from nmtune.datasets import stratified_fraction
+    from nmtune.noise import symmetric_noise
+
+    if task.key != spec.task_key:
+        raise ValueError(f"RunSpec is for task {spec.task_key} but received task {task.key}.")
+    method = get_method(spec.method)
+    idx = stratified_fraction(task.y_train, spec.fraction, spec.seed)
+    X = np.ascontiguousarray(task.X_train[idx], dtype=np.float32)  # (M, D)
+    y_clean = np.asarray(task.y_train[idx], dtype=np.int64)
+    noise_report = None
+    y = y_clean
+    if spec.noise > 0:
+        y, rep = symmetric_noise(y_clean, spec.noise, n_classes=task.n_classes, random_state=spec.seed)
+        noise_report = {
+            "requested_rate": float(spec.noise),
+            "realised_rate": float(rep.realised_rate),
+            "n_flipped": int(rep.n_flipped),
+            "n_samples": int(rep.n_samples),
+        }
+    selected, scores = _select(spec, X, y)
+    est = build_estimator(method, selected, random_state=spec.seed, device=spec.device, epochs=spec.epochs)
+    t0 = time.perf_counter()
+    est.fit(X, y)
+    fit_seconds = time.perf_counter() - t0
+    domains, spectra = {}, {}
+    for d in task.evals:
+        F = np.asarray(d.X, dtype=np.float32)  # (N, D)
+        pred = est.predict(F)
+        seen = est.transform(F) if method.transforms else F  # (N, D')
+        metrics, spectra[d.name] = _spectrum(seen)
+        domains[d.name] = {
+            "kind": d.kind,
+            "n": int(d.y.shape[0]),
+            "accuracy": float(accuracy_score(d.y, pred)),
+            "macro_f1": float(f1_score(d.y, pred, average="macro", labels=np.unique(d.y), zero_division=0)),
+            **metrics,
+        }
+
+    def _mean(kind):
+        vals = [m["accuracy"] for m in domains.values() if m["kind"] == kind]
+        return float(np.mean(vals)) if vals else None
+
+    return {
+        "domains": domains,
+        "id_accuracy": _mean("id"),
+        "ood_accuracy": _mean("ood"),
+        "fit_seconds": fit_seconds,
+        "selected": selected,
+        "selection_scores": scores,
+        "n_train": int(y.shape[0]),
+        "noise_report": noise_report,
+        "spectra": spectra,
+        "task_meta": dict(task.meta),
+    }
