@@ -13,8 +13,18 @@ def test_two_gloo_processes_match_one_process():
     x = (d.images / 16.0).astype(np.float32)
     data = (x[:1200], d.target[:1200], x[1200:], d.target[1200:], 10)
     # GroupNorm: the split batch has exactly the gradients of the whole batch, so DDP must equal one process
-    cfg = PretrainConfig(dataset="optdigits", noise=0.1, seed=1, n_train=256, n_test=100, epochs=1,
-                         batch_size=64, width=4, norm="group", augment=True)
+    cfg = PretrainConfig(
+        dataset="optdigits",
+        noise=0.1,
+        seed=1,
+        n_train=256,
+        n_test=100,
+        epochs=1,
+        batch_size=64,
+        width=4,
+        norm="group",
+        augment=True,
+    )
     ranks = spawn_pretrain(cfg, 2, data=data)
     single = pretrain(cfg, data=data, device="cpu", progress=False)
     assert [r["world_size"] for r in ranks] == [2, 2]

@@ -35,7 +35,9 @@ def test_deterministic_and_checkpoint_round_trip(tmp_path):
 
 
 def test_training_learns_on_clean_labels():
-    ck = pretrain(_cfg(epochs=8, width=8, n_train=800, batch_size=32), data=_digits(), progress=False, device="cpu")
+    ck = pretrain(
+        _cfg(epochs=8, width=8, n_train=800, batch_size=32), data=_digits(), progress=False, device="cpu"
+    )
     assert ck["clean_test_accuracy"] > 0.6  # chance is 0.1
     assert ck["history"][-1]["train_loss"] < ck["history"][0]["train_loss"]
 

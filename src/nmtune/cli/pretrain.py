@@ -10,8 +10,12 @@ import argparse
 
 def register(subparsers) -> None:
     """Add the ``pretrain`` subcommand."""
-    p = subparsers.add_parser("pretrain", help="pre-train a small backbone on noisy labels",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "pretrain",
+        help="pre-train a small backbone on noisy labels",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--dataset", default="fashion-mnist")
     p.add_argument("--noise", type=float, default=0.0, help="symmetric noise rate gamma, e.g. 0.1")
     p.add_argument("--seed", type=int, default=0)
@@ -33,8 +37,14 @@ def register(subparsers) -> None:
 def _run(args) -> int:
     from nmtune.pretrain import PretrainConfig, pretrain
 
-    fields = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "width": args.width,
-              "depth": args.depth, "norm": args.norm}
+    fields = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "width": args.width,
+        "depth": args.depth,
+        "norm": args.norm,
+    }
     values = {k: v for k, v in fields.items() if v is not None}
     for key in ("n_train", "n_test"):
         v = getattr(args, key)
@@ -45,6 +55,8 @@ def _run(args) -> int:
     import os
 
     if int(os.environ.get("RANK", "0")) == 0:
-        print(f"saved {args.out}: realised noise {100 * ckpt['realised_noise_rate']:.2f} %, "
-              f"clean test accuracy {ckpt['clean_test_accuracy']:.4f}, {ckpt['wall_time_s']:.1f} s")
+        print(
+            f"saved {args.out}: realised noise {100 * ckpt['realised_noise_rate']:.2f} %, "
+            f"clean test accuracy {ckpt['clean_test_accuracy']:.4f}, {ckpt['wall_time_s']:.1f} s"
+        )
     return 0

@@ -17,10 +17,11 @@ class PretrainConfig:
     Parameters
     ----------
     dataset : str
-        Pre-training dataset for :func:`nmtune.datasets.load_dataset` (train split for training, test split for
-        the clean-test accuracy).
+        Pre-training dataset for :func:`nmtune.datasets.load_dataset` (train split for training, test
+        split for the clean-test accuracy).
     noise : float
-        Symmetric label-noise rate gamma in [0, 1) applied to the training labels (:func:`nmtune.noise.symmetric_noise`).
+        Symmetric label-noise rate gamma in [0, 1) applied to the training labels
+        (:func:`nmtune.noise.symmetric_noise`).
     seed : int
         Seeds the weight initialisation, the label noise, the batch order and the augmentation.
     n_train : int or None
@@ -44,10 +45,10 @@ class PretrainConfig:
     dataset: str = "fashion-mnist"
     noise: float = 0.0
     seed: int = 0
-    n_train: int | None = 10000
+    n_train: int | None = 6000
     n_test: int | None = 2000
     subset_seed: int = 0
-    epochs: int = 4
+    epochs: int = 3
     batch_size: int = 128
     lr: float = 0.05
     momentum: float = 0.9

@@ -1,7 +1,8 @@
 """Multi-process pre-training on one machine without ``torchrun``: spawn ``world_size`` DDP processes.
 
 ``torchrun --nproc_per_node N -m nmtune pretrain ...`` is the usual launcher; :func:`spawn_pretrain` does the
-same from Python (gloo on CPU) and returns every rank's checkpoint, which the tests use to check that all ranks
+same from Python (gloo on CPU) and returns every rank's checkpoint, which the tests use to check that all
+ranks
 end with identical weights.
 """
 
@@ -27,7 +28,9 @@ def _worker(rank, world_size, port, config, data, folder, backend):
 
     from nmtune.pretrain.train import pretrain
 
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size)
+    )
     torch.set_num_threads(1)
     dist.init_process_group(backend, rank=rank, world_size=world_size)
     try:
@@ -57,6 +60,10 @@ def spawn_pretrain(config, world_size: int = 2, *, data=None, backend: str = "gl
     import torch.multiprocessing as mp
 
     with tempfile.TemporaryDirectory() as folder:
-        mp.spawn(_worker, args=(world_size, _free_port(), config, data, folder, backend), nprocs=world_size,
-                 join=True)
+        mp.spawn(
+            _worker,
+            args=(world_size, _free_port(), config, data, folder, backend),
+            nprocs=world_size,
+            join=True,
+        )
         return [torch.load(Path(folder) / f"rank{r}.pt", weights_only=True) for r in range(world_size)]

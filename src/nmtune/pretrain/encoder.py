@@ -46,8 +46,8 @@ class PretrainedEncoder(Encoder):
         if backbone is None:
             if str(cfg["arch"]).startswith("custom:"):
                 raise ValueError(
-                    f"The checkpoint {str(path)!r} holds a custom backbone ({cfg['arch']}); pass an instance of "
-                    "it: load_pretrained_encoder(path, backbone=MyBackbone(...))."
+                    f"The checkpoint {str(path)!r} holds a custom backbone ({cfg['arch']}); "
+                    "pass an instance of it: load_pretrained_encoder(path, backbone=MyBackbone(...))."
                 )
             backbone = build_backbone(cfg["arch"], width=cfg["width"], depth=cfg["depth"], norm=cfg["norm"])
         backbone.load_state_dict(ckpt["state_dict"], strict=True)

@@ -1,8 +1,10 @@
 """Backbones for noisy pre-training: a small ResNet for 28x28 grayscale images and a linear-head wrapper.
 
 Shape convention: N images, H x W pixels, C classes, D feature dimension. A *backbone* is any
-``torch.nn.Module`` mapping images ``(B, 1, H, W)`` to pooled features ``(B, D)`` and exposing ``num_features``
-(= D). During pre-training a linear projection head ``D -> C`` sits on top (:class:`Classifier`); it is discarded
+``torch.nn.Module`` mapping images ``(B, 1, H, W)`` to pooled features ``(B, D)`` and exposing
+``num_features``
+(= D). During pre-training a linear projection head ``D -> C`` sits on top (:class:`Classifier`); it is
+discarded
 afterwards and only the backbone becomes an encoder.
 """
 

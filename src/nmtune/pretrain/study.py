@@ -2,7 +2,8 @@
 
 For every noise rate gamma and pre-training seed: pre-train (or reuse the checkpoint: resumable), encode the
 downstream tasks with the frozen backbone, fit LP / MLP tuning / NMTune heads at the training fractions, and
-record accuracy, macro-F1, SVE of the ID test features and LSVR of the OOD test features in one JSON record per
+record accuracy, macro-F1, SVE of the ID test features and LSVR of the OOD test features in one JSON record
+per
 model (``records/g<gamma>_s<seed>.json``; an existing record is reused). Then summarise across seeds, draw the
 figures and write the verdicts (:mod:`nmtune.pretrain.verdict`).
 
@@ -239,8 +240,8 @@ def run_study(
 ) -> dict:
     """Run (or resume) the whole study into ``out_dir``; returns the summary, verdicts and correlation.
 
-    Writes ``checkpoints/``, ``records/``, ``summary.json``, ``verdict.md`` and the figures ``fig2_lp_vs_gamma.png``,
-    ``fig3_spectrum_vs_gamma.png``, ``fig5_methods_per_gamma.png``.
+    Writes ``checkpoints/``, ``records/``, ``summary.json``, ``verdict.md`` and the figures
+    ``fig2_lp_vs_gamma.png``, ``fig3_spectrum_vs_gamma.png``, ``fig5_methods_per_gamma.png``.
     """
     from tqdm.auto import tqdm
 

@@ -6,7 +6,8 @@ its own slice; the loss is scaled so that the averaged gradient is exactly the g
 the global batch (with ``norm="group"`` or ``"none"`` the result equals the single-process run up to float
 rounding; with BatchNorm the batch statistics are per process, as usual).
 
-The checkpoint is a dict saved with :func:`torch.save` holding the backbone's state dict (the projection head is
+The checkpoint is a dict saved with :func:`torch.save` holding the backbone's state dict (the projection
+head is
 discarded), the config, the noise report, the seed, the clean-test accuracy and the training history.
 """
 
@@ -31,7 +32,7 @@ CHECKPOINT_FORMAT = "nmtune-pretrain-v1"
 
 
 def prepare_images(images) -> torch.Tensor:
-    """Images ``(N, H, W)`` in [0, 1] (or uint8) to a normalised tensor ``(N, 1, H, W)``: ``(x - 0.5) / 0.5``."""
+    """Images ``(N, H, W)`` in [0, 1] (or uint8) to a normalised tensor ``(N, 1, H, W)``: (x - 0.5) / 0.5."""
     x = torch.as_tensor(np.asarray(images))
     if x.dtype == torch.uint8:
         x = x.float() / 255.0

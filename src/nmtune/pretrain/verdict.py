@@ -14,7 +14,8 @@ Rules (stated before any result is seen, never tuned):
   reproduced if any gamma is not reproduced, inconclusive otherwise.
 
 The claims (paper Sec. 2.2-2.3, 3.2): (1) slight noise (5-10 %) helps ID: ``d = mean(ID_LP(5), ID_LP(10)) -
-ID_LP(0)``; (2) noise always hurts OOD: ``d_g = OOD_LP(0) - OOD_LP(g)`` for each g > 0; (3) SVE (ID) rises with
+ID_LP(0)``; (2) noise always hurts OOD: ``d_g = OOD_LP(0) - OOD_LP(g)`` for each g > 0; (3) SVE (ID) rises
+with
 noise: ``d`` = least-squares slope of SVE against gamma; (4) LSVR (OOD) rises: slope of LSVR; (5) NMTune
 restores the clean model's lead: ``d = NMTune(0) - mean_g>0 NMTune(g)`` on the ID+OOD average; plus (6) NMTune
 beats MLP tuning on the noisy models: ``d = mean_g>0 (NMTune(g) - MLP(g))`` on the OOD average.
