@@ -18,7 +18,8 @@ Methods
     ``sigma_i`` is about ``sqrt(eps * D) * sigma_1`` (~1e-7 sigma_1), so singular values below ~1e-4 sigma_1
     lose relative accuracy. The spectrum metrics (sums of sigma) are unaffected at that level.
 ``"auto"``
-    ``"svd"`` when the float64 copy takes at most ``max_memory`` bytes and X is not a memmap, else ``"tsqr"``.
+    ``"svd"`` when a float64 copy of X takes at most ``max_memory`` bytes (memmaps included), else
+    ``"tsqr"``.
 
 When N < D the roles of rows and columns swap (``X^T`` is processed by column chunks), so the factor is
 N x N.
@@ -203,8 +204,7 @@ def singular_values(
         raise ValueError(f"chunk_size must be a positive int or None; received {chunk_size!r}.")
     n, d = X.shape
     if method == "auto":
-        small = n * d * 8 <= max_memory and not isinstance(X, np.memmap)
-        method = "svd" if small else "tsqr"
+        method = "svd" if n * d * 8 <= max_memory else "tsqr"
     transpose = n < d
     k = min(n, d)
     if method == "svd":
