@@ -128,9 +128,8 @@ def _register_prefix(prefix, loader, splits_fn, fingerprint_fn, example, enumera
 
 
 def _ensure_registered() -> None:
-    if _BUILTIN:
-        return
-    from nmtune.datasets import corruptions, generic, images, text  # noqa: F401  (registration side effects)
+    # Importing a loader module registers its names; Python imports each module once.
+    from nmtune.datasets import corruptions, generic, images, text  # noqa: F401
 
 
 def list_datasets() -> list[str]:
