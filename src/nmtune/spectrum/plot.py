@@ -63,6 +63,11 @@ def plot_spectrum(spectra: dict, path, title: str | None = None, *, normalize: b
         ax.xaxis.get_major_locator().set_params(integer=True)
         if a > 0 and drawn and any(np.any(s[a:b] > 0) for s in clean.values()):
             ax.set_yscale("log")  # the tail spans orders of magnitude; zeros are left out of a log axis
+            # values below 1e-9 sigma_1 are rounding-level zeros: keep them from squashing the axis
+            floor = 1e-9 * max(float(s[0]) for s in clean.values())
+            lowest = min(float(s[a:b][s[a:b] > 0].min()) for s in clean.values() if np.any(s[a:b] > 0))
+            if lowest < floor:
+                ax.set_ylim(bottom=floor)
         if not drawn:
             ax.text(
                 0.5,
