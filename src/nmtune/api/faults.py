@@ -110,6 +110,8 @@ class FaultInjectionMiddleware:
         The wrapped application.
     config : FaultConfig
         What to inject.
+    counts : dict, optional
+        Dict to count faults in (shared with the caller, e.g. reported by ``/health``); a new one if None.
 
     Attributes
     ----------
@@ -118,10 +120,12 @@ class FaultInjectionMiddleware:
         and ``"ok"``.
     """
 
-    def __init__(self, app, config: FaultConfig):
+    def __init__(self, app, config: FaultConfig, counts: dict | None = None):
         self.app = app
         self.config = config
-        self.counts = {"429": 0, "500": 0, "drop": 0, "slow": 0, "outage": 0, "ok": 0}
+        self.counts = {} if counts is None else counts
+        for kind in ("429", "500", "drop", "slow", "outage", "ok"):
+            self.counts.setdefault(kind, 0)
         self._rng = random.Random(config.seed)
         self._lock = threading.Lock()
         self._seen = 0

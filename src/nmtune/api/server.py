@@ -16,7 +16,6 @@ connections and finishes the requests in flight before the process exits.
 import hmac
 import json
 import socket
-import sys
 from contextlib import asynccontextmanager
 
 import numpy as np
@@ -66,7 +65,8 @@ def create_app(encoder, *, model_name: str | None = None, api_key: str | None = 
     Returns
     -------
     fastapi.FastAPI
-        With ``app.state.batcher`` (its ``stats`` count requests, inputs and encoder calls).
+        With ``app.state.batcher`` (its ``stats`` count requests, inputs and encoder calls). ``GET /health``
+        reports these counts, and the injected faults when ``faults`` is given.
     """
     fastapi = require("fastapi", "api", "the embedding server")
     from fastapi.responses import JSONResponse
@@ -85,6 +85,7 @@ def create_app(encoder, *, model_name: str | None = None, api_key: str | None = 
     def encode(texts: list[str]) -> np.ndarray:
         return encoder.encode(texts, batch_size=encode_batch_size, device=device, progress=False)
 
+    fault_counts: dict = {}
     batcher = MicroBatcher(encode, max_wait_s=batch_wait_ms / 1000.0, max_inputs=max_batch_inputs)
 
     @asynccontextmanager
@@ -119,7 +120,10 @@ def create_app(encoder, *, model_name: str | None = None, api_key: str | None = 
 
     @app.get("/health")
     async def health():
-        return {"status": "ok", "model": model, "dim": dim, "stats": dict(batcher.stats)}
+        report = {"status": "ok", "model": model, "dim": dim, "stats": dict(batcher.stats)}
+        if faults is not None:
+            report["faults"] = dict(fault_counts)
+        return report
 
     @app.get("/v1/models")
     async def models(request: fastapi.Request):
@@ -156,7 +160,7 @@ def create_app(encoder, *, model_name: str | None = None, api_key: str | None = 
         return JSONResponse(body)
 
     if faults is not None:
-        app.add_middleware(FaultInjectionMiddleware, config=faults)
+        app.add_middleware(FaultInjectionMiddleware, config=faults, counts=fault_counts)
     return app
 
 
@@ -232,7 +236,6 @@ def serve(encoder, *, host: str = "127.0.0.1", port: int = 8000, api_key: str | 
     config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=graceful_timeout_s,
                             lifespan="on")
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        uvicorn.Server(config).run(sockets=[sock])  # re-raises SIGTERM/SIGINT after a graceful shutdown
     finally:
         sock.close()
-    print("nmtune serve: stopped", file=sys.stderr, flush=True)

@@ -236,7 +236,8 @@ def decode_embeddings(payload: Any, *, n_expected: int, dim: int | None = None) 
             f"Malformed embeddings response: expected every embedding to have dimension {want}; "
             f"received dimensions {sorted(dims)}. If the model changed, create a new ApiEncoder (dim=None)."
         )
-    out = np.stack(rows).astype(np.float32, copy=False)  # (N, D)
+    with np.errstate(over="ignore"):  # values beyond float32 become inf and are reported below
+        out = np.stack(rows).astype(np.float32, copy=False)  # (N, D)
     finite = np.isfinite(out)
     if not finite.all():
         bad = int(np.argwhere(~finite)[0, 0])
