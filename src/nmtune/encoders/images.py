@@ -114,7 +114,10 @@ def _resize_crop(x: torch.Tensor, size: int, crop_fraction: float) -> torch.Tens
 
 def _array_batch_to_tensor(arr: np.ndarray, device, name: str) -> torch.Tensor:
     """(B, H, W[, C]) array -> float (B, 3, H, W) in [0, 1] on device."""
-    t = torch.from_numpy(np.ascontiguousarray(arr)).to(device)
+    arr = np.ascontiguousarray(arr)
+    if not arr.flags.writeable:  # torch warns on read-only buffers (e.g. memmaps)
+        arr = arr.copy()
+    t = torch.from_numpy(arr).to(device)
     t = _to_unit_float(t, name)
     if t.ndim == 4 and t.shape[-1] == 1:
         t = t[..., 0]

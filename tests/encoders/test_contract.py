@@ -1,0 +1,62 @@
+"""The Encoder contract, checked on every built-in encoder of the registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nmtune.encoders import Encoder, get_encoder, list_encoders
+
+# built-in name -> modality of its inputs
+BUILTINS = {"minilm": "text", "e5-small": "text", "glove-50": "text", "efficientnet-lite0": "image"}
+
+
+def test_every_builtin_is_covered():
+    assert set(list_encoders()) == set(BUILTINS)
+
+
+@pytest.mark.parametrize("name", sorted(BUILTINS))
+def test_contract(name, load, samples):
+    enc = load(name)
+    assert isinstance(enc, Encoder)
+    assert enc.name == name and enc.modality == BUILTINS[name]
+    X = samples(enc.modality, 8)
+    F1 = enc.encode(X, batch_size=5, progress=False)
+    assert F1.dtype == np.float32 and F1.shape == (len(X), enc.dim) and F1.flags.c_contiguous
+    assert np.isfinite(F1).all()
+    # deterministic, and independent of the batch size (padding / batching do not leak into features)
+    F2 = enc.encode(X, batch_size=64, progress=False)
+    np.testing.assert_allclose(F1, F2, atol=2e-5)
+    # rows follow inputs: encoding a reversed subset gives the reversed rows
+    sub = X[::-1][:4] if isinstance(X, np.ndarray) else list(X)[::-1][:4]
+    np.testing.assert_allclose(enc.encode(sub, progress=False), F1[::-1][:4], atol=2e-5)
+    # different inputs give different features
+    assert np.abs(F1[0] - F1[1]).max() > 1e-3
+    assert enc.encode(X[:0], progress=False).shape == (0, enc.dim)
+
+
+@pytest.mark.parametrize("name", sorted(BUILTINS))
+def test_fingerprint_stable_across_loads(name, load):
+    a = load(name).fingerprint
+    b = get_encoder(name).fingerprint  # a fresh instance
+    assert a == b and len(a) == 64 and int(a, 16) >= 0
+
+
+def test_fingerprints_differ_between_encoders_and_preprocessing(load):
+    prints = {n: load(n).fingerprint for n in BUILTINS}
+    assert len(set(prints.values())) == len(prints)
+    assert load("efficientnet-lite0", input_size=64).fingerprint != prints["efficientnet-lite0"]
+    assert load("e5-small", mode="query").fingerprint != prints["e5-small"]
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True])
+def test_bad_batch_size(bad, load, texts):
+    with pytest.raises(ValueError, match="batch_size"):
+        load("glove-50").encode(texts[:2], batch_size=bad)
+
+
+def test_single_string_is_rejected(load):
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        load("glove-50").encode("just one text")
+    with pytest.raises(TypeError, match="item 1"):
+        load("glove-50").encode(["ok", 3])
