@@ -58,14 +58,14 @@ def _python_env() -> dict:
 
 
 @contextmanager
-def server_process(args: list[str], *, cli: bool = False, startup_timeout_s: float = 60.0):
-    """Start a server subprocess on a free port and yield ``(base_url, process)``; stop it afterwards.
+def server_process(args: list[str], *, cli: bool = False, port: int = 0, startup_timeout_s: float = 90.0):
+    """Start a server subprocess on a free port (or ``port``); yield ``(base_url, process)``, then stop it.
 
     ``cli=True`` runs ``python -m nmtune serve ARGS``; otherwise ``_serve_hash.py ARGS`` (the HashEncoder).
     The port comes from the server's ready line, so no port is ever guessed.
     """
     script = ["-m", "nmtune", "serve"] if cli else [str(HERE / "_serve_hash.py")]
-    cmd = [sys.executable, *script, "--port", "0", *args]
+    cmd = [sys.executable, *script, "--port", str(port), *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_python_env(), text=True)
     try:
         url = _wait_ready(proc, startup_timeout_s)
