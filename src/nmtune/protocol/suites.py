@@ -1,0 +1,135 @@
+"""The thin layer from (encoder, suite) to :class:`~nmtune.protocol.tasks.FeatureTask` through the feature cache.
+
+Per-domain caps are applied *before* encoding: the dataset name ``cap:<n>:<dataset>`` (registered here) is a
+fixed stratified subsample (seed 0) of about ``n`` rows of ``<dataset>``, so the cache stores and reuses exactly
+the capped features and a capped grid never encodes a whole corpus.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nmtune.config import GridConfig
+from nmtune.protocol.tasks import EvalDomain, FeatureTask, cap_indices
+
+__all__ = ["capped_name", "suite_feature_tasks", "config_feature_tasks"]
+
+_REGISTERED = False
+
+
+def _register_cap_prefix() -> None:
+    global _REGISTERED
+    if _REGISTERED:
+        return
+    from nmtune.datasets import _base, dataset_fingerprint, dataset_splits, load_dataset
+
+    def _split_rest(rest: str) -> tuple[int, str]:
+        n, sep, base = rest.partition(":")
+        if not sep or not n.isdigit() or int(n) < 1:
+            raise ValueError(f"A capped dataset name is 'cap:<n>:<dataset>' with n >= 1; received 'cap:{rest}'.")
+        return int(n), base
+
+    def _load(rest: str, split: str):
+        n, base = _split_rest(rest)
+        ds = load_dataset(base, split)
+        return ds.subset(cap_indices(ds.labels, n, 0))
+
+    _base._register_prefix(
+        "cap",
+        _load,
+        lambda rest: dataset_splits(_split_rest(rest)[1]),
+        lambda rest: f"cap{_split_rest(rest)[0]}-v1:{dataset_fingerprint(_split_rest(rest)[1])}",
+        "cap:<n>:<dataset>",
+    )
+    _REGISTERED = True
+
+
+def capped_name(dataset: str, cap: int | None) -> str:
+    """The dataset name of a fixed stratified subsample of about ``cap`` rows (``dataset`` when ``cap`` is None)."""
+    if cap is None:
+        return dataset
+    _register_cap_prefix()
+    return f"cap:{int(cap)}:{dataset}"
+
+
+def suite_feature_tasks(
+    encoder: str,
+    suite: str,
+    *,
+    max_train: int | None = None,
+    max_eval: int | None = None,
+    tasks: tuple[str, ...] = (),
+    device: str = "cpu",
+    progress: bool = True,
+) -> list[FeatureTask]:
+    """Feature tasks of a suite under an encoder, computed once and cached on disk.
+
+    Parameters
+    ----------
+    encoder : str
+        Encoder name (:func:`nmtune.encoders.get_encoder`).
+    suite : str
+        Suite name (:func:`nmtune.suites.get_suite`).
+    max_train, max_eval : int, optional
+        Per-domain caps (stratified, seed 0) of the training and evaluation splits.
+    tasks : tuple of str
+        Keep only these task names (empty: all).
+    device : str
+        Device of the encoder.
+    progress : bool
+        Progress bars while encoding.
+
+    Returns
+    -------
+    list of FeatureTask
+    """
+    from nmtune.cache import get_features
+    from nmtune.encoders import get_encoder
+    from nmtune.suites import get_suite
+
+    s = get_suite(suite)
+    chosen = [t for t in s.tasks if not tasks or t.name in tasks]
+    enc = get_encoder(encoder)
+    out = []
+    for t in chosen:
+        tr = get_features(enc, capped_name(t.train.dataset, max_train), t.train.split, device=device,
+                          progress=progress)
+        evals = []
+        for d in t.evals:
+            f = get_features(enc, capped_name(d.data.dataset, max_eval), d.data.split, device=device,
+                             progress=progress)
+            evals.append(EvalDomain(d.name, f.X, np.asarray(f.y, dtype=np.int64), d.kind))
+        out.append(FeatureTask(
+            name=t.name, X_train=tr.X, y_train=np.asarray(tr.y, dtype=np.int64), evals=tuple(evals),
+            class_names=tuple(tr.class_names), encoder=encoder, suite=suite, modality=t.modality,
+            meta={"train_dataset": t.train.dataset, "max_train": max_train, "max_eval": max_eval,
+                  "encoder_fingerprint": enc.fingerprint},
+        ))
+    return out
+
+
+def config_feature_tasks(config: GridConfig, *, progress: bool = True) -> list[FeatureTask]:
+    """Every feature task of a grid configuration's (encoder, suite) pairs.
+
+    Parameters
+    ----------
+    config : GridConfig
+        Uses ``encoder_suite_pairs()``, ``tasks``, ``max_train``, ``max_eval`` and ``device``.
+    progress : bool
+        Progress bars while encoding.
+
+    Returns
+    -------
+    list of FeatureTask
+    """
+    out = []
+    for encoder, suite in config.encoder_suite_pairs():
+        found = suite_feature_tasks(encoder, suite, max_train=config.max_train, max_eval=config.max_eval,
+                                    tasks=config.tasks, device=config.device, progress=progress)
+        out.extend(found)
+    if config.tasks:
+        missing = set(config.tasks) - {t.name for t in out}
+        if missing:
+            raise ValueError(f"Grid names tasks {sorted(missing)} that no suite of the grid has; the suites' "
+                             f"tasks are {sorted({t.name for t in out})}.")
+    return out

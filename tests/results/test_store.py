@@ -1,0 +1,104 @@
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nmtune.config import GridConfig
+from nmtune.protocol import example_task, expand_grid, run_grid
+from nmtune.results import ResultsStore
+
+GRID = GridConfig(methods=("logreg",), fractions=(0.5, 1.0), seeds=tuple(range(5)))
+
+SCRIPT = """
+import sys
+from nmtune.config import GridConfig
+from nmtune.protocol import example_task, run_grid
+cfg = GridConfig(methods=("logreg",), fractions=(0.5, 1.0), seeds=tuple(range(5)))
+run_grid(cfg, tasks=[example_task(n_train=150)], store=sys.argv[1], progress=False)
+"""
+
+
+def _record(run_id, method="lp", seed=0):
+    cfg = {"encoder": "e", "suite": "s", "task": "t", "method": method, "selection": "paper",
+           "fraction": 1.0, "seed": seed, "noise": 0.0}
+    return {"run_id": run_id, "config": cfg, "status": "done", "id_accuracy": 0.5, "spectra": {"d": [1.0]}}
+
+
+def test_put_replaces_by_run_id_and_filters(tmp_path):
+    with ResultsStore(tmp_path / "r.sqlite") as st:
+        st.put(_record("a"))
+        st.put(_record("a", seed=0))
+        st.put(_record("b", method="mlp"))
+        assert len(st) == 2 and st.done_ids() == {"a", "b"}
+        assert [r["run_id"] for r in st.records(method="mlp")] == ["b"]
+        assert "spectra" not in st.records()[0] and st.records(spectra=True)[0]["spectra"] == {"d": [1.0]}
+        with pytest.raises(ValueError, match="filterable columns"):
+            st.records(colour="red")
+        with pytest.raises(ValueError, match="needs the key 'config'"):
+            st.put({"run_id": "x", "status": "done"})
+        assert st.integrity_check() == "ok"
+        assert st.delete(["a"]) == 1 and len(st) == 1
+
+
+def test_rerunning_a_grid_skips_finished_runs(tmp_path):
+    tasks = [example_task(n_train=120)]
+    cfg = GridConfig(methods=("logreg",), seeds=(0, 1))
+    first = run_grid(cfg, tasks=tasks, store=tmp_path / "r.sqlite", progress=False)
+    assert (first.n_total, first.n_done, first.n_skipped) == (2, 2, 0)
+    again = run_grid(cfg.replace(seeds=[0, 1, 2]), tasks=tasks, store=tmp_path / "r.sqlite", progress=False)
+    assert (again.n_total, again.n_done, again.n_skipped) == (3, 1, 2)
+
+
+@pytest.mark.slow
+def test_parallel_processes_give_the_same_records_as_serial(tmp_path):
+    tasks = [example_task(n_train=120)]
+    cfg = GridConfig(methods=("logreg",), seeds=(0, 1))
+    run_grid(cfg, tasks=tasks, store=tmp_path / "a.sqlite", progress=False)
+    run_grid(cfg.replace(n_jobs=2), tasks=tasks, store=tmp_path / "b.sqlite", progress=False)
+    a = {r["run_id"]: r["domains"] for r in ResultsStore(tmp_path / "a.sqlite").records()}
+    b = {r["run_id"]: r["domains"] for r in ResultsStore(tmp_path / "b.sqlite").records()}
+    assert len(a) == 2 and a == b
+
+
+@pytest.mark.slow
+def test_sigkill_mid_grid_loses_at_most_the_run_in_progress(tmp_path):
+    path = tmp_path / "killed.sqlite"
+    total = len(expand_grid(GRID, [example_task(n_train=150)]))
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(path)])
+    deadline = time.time() + 120
+    n = 0
+    try:
+        while time.time() < deadline:  # kill once a few runs are committed, while more are in flight
+            time.sleep(0.05)
+            if path.exists():
+                try:
+                    n = sqlite3.connect(path, timeout=1).execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+                except sqlite3.OperationalError:
+                    continue
+                if n >= 3:
+                    break
+        assert proc.poll() is None, "the grid finished before it could be killed; make it larger"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    with ResultsStore(path) as st:
+        assert st.integrity_check() == "ok"
+        rows = st._conn.execute("SELECT run_id, status, record FROM runs").fetchall()
+        assert 3 <= len(rows) < total
+        assert len({r[0] for r in rows}) == len(rows)
+        for run_id, status, body in rows:  # every stored row is a complete record
+            rec = json.loads(body)
+            assert status == "done" and rec["run_id"] == run_id and "domains" in rec
+        before = {r[0]: r[2] for r in rows}
+    result = run_grid(GRID, tasks=[example_task(n_train=150)], store=path, progress=False)
+    assert result.n_skipped == len(before) and result.n_done == total - len(before)
+    with ResultsStore(path) as st:
+        assert len(st) == total and st.integrity_check() == "ok"
+        after = dict(st._conn.execute("SELECT run_id, record FROM runs").fetchall())
+    assert all(after[k] == v for k, v in before.items())  # finished runs were not recomputed
