@@ -156,10 +156,11 @@ def _tasks(config: StudyConfig) -> list[dict]:
 
 
 def _make_head(method: str, config: StudyConfig):
-    import nmtune
+    """An unfitted LP / MLP / NMTune head with paper defaults (through the protocol's method registry)."""
+    from nmtune.protocol.methods import build_estimator
 
-    cls = {"lp": nmtune.LinearProbe, "mlp": nmtune.MLPTuning, "nmtune": nmtune.NMTune}[method]
-    return cls(epochs=config.head_epochs, random_state=config.downstream_seed, device="cpu", progress=False)
+    seed = config.downstream_seed
+    return build_estimator(method, random_state=seed, device="cpu", epochs=config.head_epochs)
 
 
 def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress: bool = True) -> dict:
