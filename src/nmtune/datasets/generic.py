@@ -26,7 +26,7 @@ import numpy as np
 
 from nmtune.datasets._base import SPLITS, _register_prefix, make_dataset
 from nmtune.datasets.subsample import stratified_split
-from nmtune.exceptions import require
+from nmtune.exceptions import MissingDependencyError, require
 
 __all__ = []
 
@@ -180,6 +180,11 @@ def _table_fingerprint(kind: str):
 def _load_hf_disk(rest: str, split: str):
     path, options = _parse(rest, {"text", "label"})
     datasets = require("datasets", "hf-datasets", "hf-disk: datasets")
+    if not hasattr(datasets, "load_from_disk"):  # e.g. a folder named "datasets" shadows the package
+        raise MissingDependencyError(
+            f"The module 'datasets' found at {getattr(datasets, '__path__', '?')} is not Hugging Face "
+            "datasets. Install it with: pip install 'nmtune[hf-datasets]'"
+        )
     obj = datasets.load_from_disk(path)
     text_col, label_col = options.get("text", "text"), options.get("label", "label")
     parts = dict(obj) if isinstance(obj, datasets.DatasetDict) else {"all": obj}

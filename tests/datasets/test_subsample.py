@@ -1,0 +1,52 @@
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nmtune.datasets import stratified_fraction, stratified_split
+
+labels_st = st.lists(st.integers(0, 6), min_size=1, max_size=300).map(np.array)
+
+
+def reference_count(n_c, fraction):
+    return n_c if fraction == 1.0 else max(1, math.floor(fraction * n_c + 0.5))
+
+
+@settings(max_examples=60, deadline=None)
+@given(labels_st, st.sampled_from([0.1, 0.25, 0.5, 0.75, 1.0]), st.integers(0, 2**31 - 1))
+def test_per_class_counts_and_every_class_kept(labels, fraction, seed):
+    idx = stratified_fraction(labels, fraction, random_state=seed)
+    assert idx.dtype == np.int64 and np.all(np.diff(idx) > 0)
+    for c in np.unique(labels):
+        assert np.sum(labels[idx] == c) == reference_count(np.sum(labels == c), fraction)
+
+
+@settings(max_examples=40, deadline=None)
+@given(labels_st, st.integers(0, 2**31 - 1))
+def test_nested(labels, seed):
+    subsets = [set(stratified_fraction(labels, f, random_state=seed)) for f in (0.1, 0.25, 0.5, 0.75, 1.0)]
+    assert all(a <= b for a, b in zip(subsets, subsets[1:]))
+
+
+def test_seeded_and_different_seeds_differ():
+    y = np.repeat(np.arange(4), 50)
+    a = stratified_fraction(y, 0.25, random_state=3)
+    np.testing.assert_array_equal(a, stratified_fraction(y, 0.25, random_state=3))
+    assert not np.array_equal(a, stratified_fraction(y, 0.25, random_state=4))
+    assert len(a) == 52  # 12.5 rounds half up to 13 per class
+
+
+def test_bad_fraction():
+    with pytest.raises(ValueError, match=r"fraction must be in \(0, 1\]"):
+        stratified_fraction([0, 1], 0.0)
+    with pytest.raises(TypeError, match="random_state"):
+        stratified_fraction([0, 1], 0.5, random_state="x")
+
+
+def test_split_partitions_and_stratifies():
+    y = np.repeat(np.arange(3), [10, 20, 31])
+    tr, te = stratified_split(y, 0.2, random_state=0)
+    assert sorted(np.concatenate([tr, te]).tolist()) == list(range(len(y)))
+    assert np.bincount(y[te]).tolist() == [2, 4, 6]
