@@ -6,9 +6,8 @@ from sklearn.preprocessing import StandardScaler
 
 from nmtune.config import GridConfig
 from nmtune.protocol import RunSpec, expand_grid, get_method, list_methods, run_one
-from nmtune.protocol import runner as runner_mod
-
 from nmtune.protocol import example_task as digits_task
+from nmtune.protocol import runner as runner_mod
 
 
 def test_run_id_is_a_hash_of_the_config_and_ignores_device():
@@ -102,4 +101,6 @@ def test_expand_grid_counts_and_rejects_unknown_methods():
     assert len(specs) == 2 * 2 * 2 * 3 * 2 and len({s.run_id for s in specs}) == len(specs)
     with pytest.raises(ValueError, match="Did you mean 'nmtune'"):
         expand_grid(GridConfig(methods=("nmtun",)), [digits_task()])
-    assert {"lp", "mlp", "nmtune", "nmtune-authors", "logreg", "nmtune-no-svd", "mlp-linear"} <= set(list_methods())
+    assert {"lp", "mlp", "nmtune", "nmtune-authors", "logreg", "nmtune-no-svd", "mlp-linear"} <= set(
+        list_methods()
+    )

@@ -24,8 +24,16 @@ run_grid(cfg, tasks=[example_task(n_train=150)], store=sys.argv[1], progress=Fal
 
 
 def _record(run_id, method="lp", seed=0):
-    cfg = {"encoder": "e", "suite": "s", "task": "t", "method": method, "selection": "paper",
-           "fraction": 1.0, "seed": seed, "noise": 0.0}
+    cfg = {
+        "encoder": "e",
+        "suite": "s",
+        "task": "t",
+        "method": method,
+        "selection": "paper",
+        "fraction": 1.0,
+        "seed": seed,
+        "noise": 0.0,
+    }
     return {"run_id": run_id, "config": cfg, "status": "done", "id_accuracy": 0.5, "spectra": {"d": [1.0]}}
 
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 def register(subparsers) -> None:
     """Add the ``demo`` subcommand."""
     p = subparsers.add_parser(
-        "demo", help="run the main job on the embedded default encoders and suites",
-        description="LP, MLP, NMTune and tuned logistic regression, 3 seeds, on MiniLM / 20ng-subgroups and R8 "
-        "and EfficientNet-Lite0 / digits (per-domain caps: see docs/protocol.md). Prints the results table and "
+        "demo",
+        help="run the main job on the embedded default encoders and suites",
+        description="LP, MLP, NMTune and tuned logistic regression, 3 seeds, on MiniLM / 20ng-subgroups "
+        "and R8 "
+        "and EfficientNet-Lite0 / digits (per-domain caps: see docs/protocol.md). Prints the results "
+        "table and "
         "writes the store and report under --out. A second run reuses cached features and stored runs.",
     )
     p.add_argument("--out", default="nmtune-demo", help="output folder (default: ./nmtune-demo)")

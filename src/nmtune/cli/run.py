@@ -6,7 +6,8 @@ from __future__ import annotations
 def register(subparsers) -> None:
     """Add the ``run`` subcommand."""
     p = subparsers.add_parser(
-        "run", help="run or resume an evaluation grid from a YAML config",
+        "run",
+        help="run or resume an evaluation grid from a YAML config",
         description="Run every run of a grid that the results store does not hold yet (resumes after an "
         "interruption), print the results table and write the report. --config takes a YAML file or a "
         "packaged preset (demo, reference-minilm-20ng, ablations, downstream-noise).",
@@ -26,8 +27,17 @@ def _run(args) -> int:
     from nmtune.protocol.demo import run_config
 
     cfg = load_config(args.config)
-    changes = {k: v for k, v in {"store": args.store, "report_dir": args.report_dir, "n_jobs": args.n_jobs,
-                                 "backend": args.backend}.items() if v is not None}
-    out = run_config(cfg.replace(**changes) if changes else cfg, progress=not args.no_progress,
-                     report=not args.no_report)
+    changes = {
+        k: v
+        for k, v in {
+            "store": args.store,
+            "report_dir": args.report_dir,
+            "n_jobs": args.n_jobs,
+            "backend": args.backend,
+        }.items()
+        if v is not None
+    }
+    out = run_config(
+        cfg.replace(**changes) if changes else cfg, progress=not args.no_progress, report=not args.no_report
+    )
     return 1 if out["grid"].n_failed else 0

@@ -1,7 +1,8 @@
 """The downstream evaluation protocol (paper section 2.1, 3.2, App. A-B) on feature matrices.
 
 Core: :class:`FeatureTask` (training split + named ID/OOD evaluation domains) and :func:`run_one`; a grid
-(:func:`run_grid`) expands encoders x suites x methods x selection x fractions x noise x seeds, skips runs already
+(:func:`run_grid`) expands encoders x suites x methods x selection x fractions x noise x seeds, skips
+runs already
 in the results store and stores each finished run in one transaction.
 """
 
@@ -19,6 +20,7 @@ __all__ = [
     "RunSpec",
     "build_estimator",
     "cap_indices",
+    "example_task",
     "execute",
     "expand_grid",
     "get_method",

@@ -46,15 +46,18 @@ def run_config(config, *, progress: bool = True, report: bool = True, echo=print
     for r in body:
         echo("  ".join(r[i].ljust(widths[i]) for i in keep))
     seconds = time.perf_counter() - t0
-    echo(f"{result.n_done} runs done now, {result.n_skipped} already stored, {result.n_failed} failed; "
-         f"{seconds:.0f} s. Results store: {Path(config.store).resolve()}")
+    echo(
+        f"{result.n_done} runs done now, {result.n_skipped} already stored, {result.n_failed} failed; "
+        f"{seconds:.0f} s. Results store: {Path(config.store).resolve()}"
+    )
     if paths:
         echo(f"Report: {paths.markdown.resolve()} and {paths.html.resolve()} ({len(paths.figures)} figures)")
     return {"grid": result, "report": paths, "seconds": seconds}
 
 
-def run_demo(out_dir: str | Path = "nmtune-demo", *, n_jobs: int | None = None, progress: bool = True,
-             echo=print) -> dict:
+def run_demo(
+    out_dir: str | Path = "nmtune-demo", *, n_jobs: int | None = None, progress: bool = True, echo=print
+) -> dict:
     """Run the demo grid (preset ``demo``) into ``out_dir`` (store ``results.sqlite``, folder ``report``).
 
     Parameters

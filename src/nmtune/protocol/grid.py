@@ -1,7 +1,8 @@
 """Run a grid of runs: expand the configuration, skip what the store holds, execute, store each result.
 
 Execution is in the driver process (``n_jobs=1``), in local worker processes (``n_jobs > 1``,
-:class:`concurrent.futures.ProcessPoolExecutor`; the feature tasks are sent once per worker), or on a Ray cluster
+:class:`concurrent.futures.ProcessPoolExecutor`; the feature tasks are sent once per worker), or on a Ray
+cluster
 (``backend="ray"``). In every case only the driver writes to the store, one transaction per finished run.
 """
 
@@ -101,7 +102,8 @@ def run_grid(
     config : GridConfig
         The grid.
     tasks : sequence of FeatureTask, optional
-        Feature tasks to run on. When omitted they are built from ``config``'s (encoder, suite) pairs through the
+        Feature tasks to run on. When omitted they are built from ``config``'s (encoder, suite) pairs
+        through the
         feature cache (:func:`nmtune.protocol.suite_feature_tasks`).
     store : ResultsStore or path, optional
         Where results go (default: ``config.store``).

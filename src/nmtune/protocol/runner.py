@@ -1,8 +1,10 @@
 """One run of the protocol on a :class:`~nmtune.protocol.tasks.FeatureTask`: the core, on feature matrices.
 
-A run: take a stratified ``fraction`` of the training split (seeded), corrupt the training labels with symmetric
+A run: take a stratified ``fraction`` of the training split (seeded), corrupt the training labels with
+symmetric
 noise eta (exact count, :func:`nmtune.noise.symmetric_noise`), select hyper-parameters on a stratified
-validation split of the (noisy) training subset when the method asks for it, refit on the whole training subset,
+validation split of the (noisy) training subset when the method asks for it, refit on the whole training
+subset,
 then on every evaluation domain record accuracy, macro-F1 and the spectrum (SVE, LSVR, RankMe) of the features
 the classifier sees: F for ``lp``/``logreg``, ``Z = head.transform(F)`` for MLP/NMTune heads.
 """
@@ -134,7 +136,8 @@ def _select(spec: RunSpec, X, y) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     fit_idx, val_idx = _split_for_selection(y, spec.val_fraction, spec.seed)
     if val_idx.size == 0 or np.unique(y[fit_idx]).size < 2:
         raise ValueError(
-            f"Run {spec.task}/{spec.method}: the training subset ({y.size} rows) is too small for a validation "
+            f"Run {spec.task}/{spec.method}: the training subset ({y.size} rows) is too small for a "
+            f"validation "
             "split; use a larger fraction or max_train, or selection 'paper'."
         )
     scores = []
@@ -175,9 +178,11 @@ def run_one(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``run_id``, ``config``, ``status`` (``"done"`` or ``"failed"``), ``error``, ``domains`` (per evaluation
+        ``run_id``, ``config``, ``status`` (``"done"`` or ``"failed"``), ``error``, ``domains`` (per
+        evaluation
         domain: kind, n, accuracy, macro_f1, sve, lsvr, rankme), ``id_accuracy``/``ood_accuracy`` (means over
-        domains of that kind, None when absent), ``fit_seconds``, ``selected``, ``selection_scores``, ``n_train``,
+        domains of that kind, None when absent), ``fit_seconds``, ``selected``, ``selection_scores``,
+        ``n_train``,
         ``noise_report``, ``spectra`` (normalised singular values per domain), ``versions``, ``finished_at``.
     """
     record: dict[str, Any] = {

@@ -1,7 +1,8 @@
-"""The thin layer from (encoder, suite) to :class:`~nmtune.protocol.tasks.FeatureTask` through the feature cache.
+"""The thin layer from (encoder, suite) to feature tasks through the feature cache.
 
 Per-domain caps are applied *before* encoding: the dataset name ``cap:<n>:<dataset>`` (registered here) is a
-fixed stratified subsample (seed 0) of about ``n`` rows of ``<dataset>``, so the cache stores and reuses exactly
+fixed stratified subsample (seed 0) of about ``n`` rows of ``<dataset>``, so the cache stores and reuses
+exactly
 the capped features and a capped grid never encodes a whole corpus.
 """
 
@@ -26,7 +27,9 @@ def _register_cap_prefix() -> None:
     def _split_rest(rest: str) -> tuple[int, str]:
         n, sep, base = rest.partition(":")
         if not sep or not n.isdigit() or int(n) < 1:
-            raise ValueError(f"A capped dataset name is 'cap:<n>:<dataset>' with n >= 1; received 'cap:{rest}'.")
+            raise ValueError(
+                f"A capped dataset name is 'cap:<n>:<dataset>' with n >= 1; received 'cap:{rest}'."
+            )
         return int(n), base
 
     def _load(rest: str, split: str):
@@ -45,7 +48,7 @@ def _register_cap_prefix() -> None:
 
 
 def capped_name(dataset: str, cap: int | None) -> str:
-    """The dataset name of a fixed stratified subsample of about ``cap`` rows (``dataset`` when ``cap`` is None)."""
+    """The dataset name of a fixed stratified subsample of about ``cap`` rows (``dataset`` if cap is None)."""
     if cap is None:
         return dataset
     _register_cap_prefix()
@@ -92,19 +95,33 @@ def suite_feature_tasks(
     enc = get_encoder(encoder)
     out = []
     for t in chosen:
-        tr = get_features(enc, capped_name(t.train.dataset, max_train), t.train.split, device=device,
-                          progress=progress)
+        tr = get_features(
+            enc, capped_name(t.train.dataset, max_train), t.train.split, device=device, progress=progress
+        )
         evals = []
         for d in t.evals:
-            f = get_features(enc, capped_name(d.data.dataset, max_eval), d.data.split, device=device,
-                             progress=progress)
+            f = get_features(
+                enc, capped_name(d.data.dataset, max_eval), d.data.split, device=device, progress=progress
+            )
             evals.append(EvalDomain(d.name, f.X, np.asarray(f.y, dtype=np.int64), d.kind))
-        out.append(FeatureTask(
-            name=t.name, X_train=tr.X, y_train=np.asarray(tr.y, dtype=np.int64), evals=tuple(evals),
-            class_names=tuple(tr.class_names), encoder=encoder, suite=suite, modality=t.modality,
-            meta={"train_dataset": t.train.dataset, "max_train": max_train, "max_eval": max_eval,
-                  "encoder_fingerprint": enc.fingerprint},
-        ))
+        out.append(
+            FeatureTask(
+                name=t.name,
+                X_train=tr.X,
+                y_train=np.asarray(tr.y, dtype=np.int64),
+                evals=tuple(evals),
+                class_names=tuple(tr.class_names),
+                encoder=encoder,
+                suite=suite,
+                modality=t.modality,
+                meta={
+                    "train_dataset": t.train.dataset,
+                    "max_train": max_train,
+                    "max_eval": max_eval,
+                    "encoder_fingerprint": enc.fingerprint,
+                },
+            )
+        )
     return out
 
 
@@ -124,12 +141,21 @@ def config_feature_tasks(config: GridConfig, *, progress: bool = True) -> list[F
     """
     out = []
     for encoder, suite in config.encoder_suite_pairs():
-        found = suite_feature_tasks(encoder, suite, max_train=config.max_train, max_eval=config.max_eval,
-                                    tasks=config.tasks, device=config.device, progress=progress)
+        found = suite_feature_tasks(
+            encoder,
+            suite,
+            max_train=config.max_train,
+            max_eval=config.max_eval,
+            tasks=config.tasks,
+            device=config.device,
+            progress=progress,
+        )
         out.extend(found)
     if config.tasks:
         missing = set(config.tasks) - {t.name for t in out}
         if missing:
-            raise ValueError(f"Grid names tasks {sorted(missing)} that no suite of the grid has; the suites' "
-                             f"tasks are {sorted({t.name for t in out})}.")
+            raise ValueError(
+                f"Grid names tasks {sorted(missing)} that no suite of the grid has; the suites' "
+                f"tasks are {sorted({t.name for t in out})}."
+            )
     return out

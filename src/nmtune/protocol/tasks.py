@@ -1,7 +1,8 @@
 """Feature tasks: what the protocol's core runs on.
 
 A :class:`FeatureTask` is a training split (features X of shape (N, D), labels y of shape (N,)) plus named
-evaluation domains, each ``"id"`` (same distribution as training) or ``"ood"`` (a shifted target domain). The core
+evaluation domains, each ``"id"`` (same distribution as training) or ``"ood"`` (a shifted target domain).
+The core
 (:mod:`nmtune.protocol.runner`) only sees these matrices; :func:`suite_feature_tasks` is the thin layer that
 turns an (encoder, suite) pair into feature tasks through the feature cache.
 """
@@ -88,7 +89,8 @@ class FeatureTask:
         for d in self.evals:
             if d.X.shape[1] != self.X_train.shape[1]:
                 raise ValueError(
-                    f"Task {self.name!r}: domain {d.name!r} has {d.X.shape[1]} features but the training split "
+                    f"Task {self.name!r}: domain {d.name!r} has {d.X.shape[1]} features but the "
+                    f"training split "
                     f"has {self.X_train.shape[1]}; every split must come from the same encoder."
                 )
 
@@ -175,8 +177,14 @@ def cap_indices(labels, cap: int | None, random_state: int = 0) -> np.ndarray:
     return stratified_fraction(labels, cap / n, random_state)
 
 
-def example_task(name: str = "digits", n_train: int = 300, *, encoder: str = "pixels", suite: str = "sk-digits",
-                 noise_scale: float = 0.35) -> FeatureTask:
+def example_task(
+    name: str = "digits",
+    n_train: int = 300,
+    *,
+    encoder: str = "pixels",
+    suite: str = "sk-digits",
+    noise_scale: float = 0.35,
+) -> FeatureTask:
     """A small real feature task with no encoder: scikit-learn's 8x8 digits as 64 pixel features.
 
     The ID domain is 200 held-out digits; the OOD domain is the same digits with Gaussian pixel noise (scale
@@ -207,6 +215,11 @@ def example_task(name: str = "digits", n_train: int = 300, *, encoder: str = "pi
     tr, te = idx[:n_train], idx[n_train : n_train + 200]
     shifted = np.clip(X[te] + r.normal(scale=noise_scale, size=X[te].shape), 0, 1).astype(np.float32)
     return make_task(
-        name, X[tr], y[tr], {"test": (X[te], y[te], "id"), "noisy": (shifted, y[te], "ood")},
-        encoder=encoder, suite=suite, class_names=tuple(str(i) for i in range(10)),
+        name,
+        X[tr],
+        y[tr],
+        {"test": (X[te], y[te], "id"), "noisy": (shifted, y[te], "ood")},
+        encoder=encoder,
+        suite=suite,
+        class_names=tuple(str(i) for i in range(10)),
     )

@@ -1,7 +1,8 @@
 """Aggregation of run records: per-seed summaries, mean +- std over seeds, paired differences with 95 % CIs.
 
 A *unit* is one run's result reduced to its ID average and OOD average accuracy (and macro-F1, SVE, LSVR) over
-its evaluation domains. Summaries average units over the tasks of a suite per seed first, then report the mean and
+its evaluation domains. Summaries average units over the tasks of a suite per seed first, then report the
+mean and
 the sample standard deviation over seeds. Paired differences match two methods on (encoder, suite, task,
 selection, fraction, noise, seed) and give a t-interval of the mean difference.
 """
@@ -58,7 +59,8 @@ def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
 def summarise(rows: list[dict], metrics=("id_accuracy", "ood_accuracy")) -> list[dict]:
     """Mean +- std over seeds per (encoder, suite, method, selection, fraction, noise).
 
-    Each seed's value is first averaged over the suite's tasks; std is the sample std over seeds (0 for one seed).
+    Each seed's value is first averaged over the suite's tasks; std is the sample std over seeds (0 for
+    one seed).
 
     Returns
     -------
@@ -83,7 +85,9 @@ def summarise(rows: list[dict], metrics=("id_accuracy", "ood_accuracy")) -> list
                 if vals:
                     seed_vals.append(float(np.mean(vals)))
             row[f"{m}_mean"] = float(np.mean(seed_vals)) if seed_vals else None
-            row[f"{m}_std"] = float(np.std(seed_vals, ddof=1)) if len(seed_vals) > 1 else (0.0 if seed_vals else None)
+            row[f"{m}_std"] = (
+                float(np.std(seed_vals, ddof=1)) if len(seed_vals) > 1 else (0.0 if seed_vals else None)
+            )
         out.append(row)
     return out
 

@@ -42,17 +42,41 @@ def _ci(d) -> str:
 def results_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the main table: accuracy (%) mean ± std over seeds, ID and OOD averages."""
     summary = summarise(rows, ("id_accuracy", "ood_accuracy", "id_macro_f1", "ood_macro_f1", "ood_lsvr"))
-    head = ["encoder", "suite", "method", "selection", "fraction", "noise", "seeds", "tasks",
-            "ID acc", "OOD acc", "ID macro-F1", "OOD macro-F1", "OOD LSVR"]
+    head = [
+        "encoder",
+        "suite",
+        "method",
+        "selection",
+        "fraction",
+        "noise",
+        "seeds",
+        "tasks",
+        "ID acc",
+        "OOD acc",
+        "ID macro-F1",
+        "OOD macro-F1",
+        "OOD LSVR",
+    ]
     body = []
     for s in summary:
         lsvr = "-" if s["ood_lsvr_mean"] is None else f"{s['ood_lsvr_mean']:.3f}"
-        body.append([s["encoder"], s["suite"], s["method"], s["selection"], f"{s['fraction']:g}",
-                     f"{s['noise']:g}", str(s["n_seeds"]), str(s["n_tasks"]),
-                     _pm(s["id_accuracy_mean"], s["id_accuracy_std"]),
-                     _pm(s["ood_accuracy_mean"], s["ood_accuracy_std"]),
-                     _pm(s["id_macro_f1_mean"], s["id_macro_f1_std"]),
-                     _pm(s["ood_macro_f1_mean"], s["ood_macro_f1_std"]), lsvr])
+        body.append(
+            [
+                s["encoder"],
+                s["suite"],
+                s["method"],
+                s["selection"],
+                f"{s['fraction']:g}",
+                f"{s['noise']:g}",
+                str(s["n_seeds"]),
+                str(s["n_tasks"]),
+                _pm(s["id_accuracy_mean"], s["id_accuracy_std"]),
+                _pm(s["ood_accuracy_mean"], s["ood_accuracy_std"]),
+                _pm(s["id_macro_f1_mean"], s["id_macro_f1_std"]),
+                _pm(s["ood_macro_f1_mean"], s["ood_macro_f1_std"]),
+                lsvr,
+            ]
+        )
     return head, body
 
 
@@ -67,8 +91,16 @@ def _paired_table(rows):
             d_id = paired_differences(rows, m, base, "id_accuracy") or {}
             d_ood = paired_differences(rows, m, base, "ood_accuracy") or {}
             for key in sorted(set(d_id) | set(d_ood)):
-                body.append([key[0], key[1], m, base, _ci(d_id[key]) if key in d_id else "-",
-                             _ci(d_ood[key]) if key in d_ood else "-"])
+                body.append(
+                    [
+                        key[0],
+                        key[1],
+                        m,
+                        base,
+                        _ci(d_id[key]) if key in d_id else "-",
+                        _ci(d_ood[key]) if key in d_ood else "-",
+                    ]
+                )
     return head, body
 
 
@@ -101,12 +133,17 @@ def _figures(rows, records, out: Path) -> list[Path]:
             fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
             for ax, kind in zip(axes, ("id", "ood")):
                 for m in methods:
-                    pts = sorted((s["fraction"], s[f"{kind}_accuracy_mean"], s[f"{kind}_accuracy_std"])
-                                 for s in summ if s["method"] == m and s[f"{kind}_accuracy_mean"] is not None)
+                    pts = sorted(
+                        (s["fraction"], s[f"{kind}_accuracy_mean"], s[f"{kind}_accuracy_std"])
+                        for s in summ
+                        if s["method"] == m and s[f"{kind}_accuracy_mean"] is not None
+                    )
                     if pts:
                         f, mu, sd = map(np.asarray, zip(*pts))
                         ax.errorbar(100 * f, 100 * mu, yerr=100 * sd, marker="o", capsize=3, label=m)
-                ax.set(title=f"{kind.upper()} accuracy", xlabel="training fraction (%)", ylabel="accuracy (%)")
+                ax.set(
+                    title=f"{kind.upper()} accuracy", xlabel="training fraction (%)", ylabel="accuracy (%)"
+                )
             axes[0].legend(fontsize=8)
             fig.suptitle(f"{enc} on {suite}")
             fig.tight_layout()
@@ -155,8 +192,13 @@ def _figures(rows, records, out: Path) -> list[Path]:
                 for kind in ("id", "ood"):
                     pts = []
                     for g in gammas:
-                        v = [r[f"{kind}_{metric}"] for r in rows if r["method"] == m and r["pretrain_noise"] == g
-                             and r.get(f"{kind}_{metric}") is not None]
+                        v = [
+                            r[f"{kind}_{metric}"]
+                            for r in rows
+                            if r["method"] == m
+                            and r["pretrain_noise"] == g
+                            and r.get(f"{kind}_{metric}") is not None
+                        ]
                         if v:
                             pts.append((100 * g, float(np.mean(v))))
                     if pts:
@@ -171,7 +213,9 @@ def _figures(rows, records, out: Path) -> list[Path]:
     return paths
 
 
-def build_report(store: str | Path | ResultsStore, out_dir: str | Path, *, figures: bool = True) -> ReportPaths:
+def build_report(
+    store: str | Path | ResultsStore, out_dir: str | Path, *, figures: bool = True
+) -> ReportPaths:
     """Write ``report.md``, ``report.html`` and PNG figures for every finished run in a store.
 
     Parameters
@@ -202,30 +246,58 @@ def build_report(store: str | Path | ResultsStore, out_dir: str | Path, *, figur
     methods = sorted({r["method"] for r in rows})
     intro = [
         f"Results store: `{st.path}` ({len(records)} finished runs, {n_failed} failed).",
-        f"Selection mode(s): {', '.join(modes)} (`paper`: fixed paper defaults; `val`: small grid picked on a "
+        f"Selection mode(s): {', '.join(modes)} (`paper`: fixed paper defaults; `val`: small grid "
+        f"picked on a "
         "stratified validation split of the training domain, never a target domain). `logreg` always picks C "
         "on that validation split.",
         f"Methods: {', '.join(methods)}. Baselines for the paired differences: "
         f"{', '.join(b for b in BASELINES if b in methods) or 'none present'}.",
-        "Accuracies in %, mean ± sample std over seeds (each seed first averaged over the suite's tasks). ID/OOD "
-        "= mean over the in-/out-of-distribution evaluation domains. Every method and setting stored is shown.",
-        "Paired differences: method − baseline on units matched by encoder, suite, task, selection, fraction, "
-        "noise and seed; 95 % t-interval of the mean over matched units; wins = units where the method is higher.",
+        "Accuracies in %, mean ± sample std over seeds (each seed first averaged over the suite's "
+        "tasks). ID/OOD "
+        "= mean over the in-/out-of-distribution evaluation domains. Every method and setting stored is "
+        "shown.",
+        "Paired differences: method − baseline on units matched by encoder, suite, task, selection, "
+        "fraction, "
+        "noise and seed; 95 % t-interval of the mean over matched units; wins = units where the method "
+        "is higher.",
     ]
-    md = ["# nmtune report", "", *[f"- {x}" for x in intro], "", "## Results", "", _md_table(head, body), "",
-          "## Paired differences", "", _md_table(phead, pbody) if pbody else "_No matched baseline present._", ""]
+    md = [
+        "# nmtune report",
+        "",
+        *[f"- {x}" for x in intro],
+        "",
+        "## Results",
+        "",
+        _md_table(head, body),
+        "",
+        "## Paired differences",
+        "",
+        _md_table(phead, pbody) if pbody else "_No matched baseline present._",
+        "",
+    ]
     if figs:
         md += ["## Figures", ""] + [f"![{p.stem}]({p.name})" for p in figs]
     md_path = out / "report.md"
     md_path.write_text("\n".join(md) + "\n", encoding="utf-8")
-    css = ("body{font-family:sans-serif;max-width:1300px;margin:auto}table{border-collapse:collapse;margin:1em 0}"
-           "td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}th{background:#eee}")
-    page = [f"<!doctype html><html><head><meta charset='utf-8'><title>nmtune report</title><style>{css}</style>"
-            "</head><body><h1>nmtune report</h1><ul>", *[f"<li>{html.escape(x)}</li>" for x in intro], "</ul>",
-            "<h2>Results</h2>", _html_table(head, body), "<h2>Paired differences</h2>",
-            _html_table(phead, pbody) if pbody else "<p>No matched baseline present.</p>"]
+    css = (
+        "body{font-family:sans-serif;max-width:1300px;margin:auto}"
+        "table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}th{background:#eee}"
+    )
+    page = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>nmtune report</title><style>{css}</style>"
+        "</head><body><h1>nmtune report</h1><ul>",
+        *[f"<li>{html.escape(x)}</li>" for x in intro],
+        "</ul>",
+        "<h2>Results</h2>",
+        _html_table(head, body),
+        "<h2>Paired differences</h2>",
+        _html_table(phead, pbody) if pbody else "<p>No matched baseline present.</p>",
+    ]
     if figs:
-        page += ["<h2>Figures</h2>"] + [f"<p><img src='{html.escape(p.name)}' alt='{p.stem}'></p>" for p in figs]
+        page += ["<h2>Figures</h2>"] + [
+            f"<p><img src='{html.escape(p.name)}' alt='{p.stem}'></p>" for p in figs
+        ]
     html_path = out / "report.html"
     html_path.write_text("\n".join(page) + "</body></html>\n", encoding="utf-8")
     if not isinstance(store, ResultsStore):

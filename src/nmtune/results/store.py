@@ -1,7 +1,9 @@
 """SQLite results store: one file, one row per run, each run committed in one transaction.
 
-The run id (a hash of the run's configuration) is the primary key, so a run is stored at most once; re-running a
-grid skips the ids already ``done``. The database runs in WAL mode with ``synchronous=FULL``: a process killed at
+The run id (a hash of the run's configuration) is the primary key, so a run is stored at most once;
+re-running a
+grid skips the ids already ``done``. The database runs in WAL mode with ``synchronous=FULL``: a process
+killed at
 any moment (even SIGKILL during a commit) leaves the file consistent and loses at most the run in progress.
 Only one process (the grid's driver) writes; readers may open the file concurrently.
 """

@@ -1,0 +1,76 @@
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from nmtune.config import GridConfig
+from nmtune.protocol import example_task, run_grid
+from nmtune.report import build_report, paired_differences, summarise, t_interval, unit_rows
+from nmtune.results import ResultsStore
+
+
+def _row(method, seed, task="t", id_acc=0.5, ood_acc=0.4):
+    return {
+        "encoder": "e",
+        "suite": "s",
+        "task": task,
+        "selection": "paper",
+        "fraction": 1.0,
+        "noise": 0.0,
+        "seed": seed,
+        "method": method,
+        "id_accuracy": id_acc,
+        "ood_accuracy": ood_acc,
+    }
+
+
+def test_t_interval_matches_scipy():
+    v = [0.1, 0.3, -0.05, 0.2]
+    m, lo, hi = t_interval(v)
+    ref = stats.t.interval(0.95, len(v) - 1, loc=np.mean(v), scale=stats.sem(v))
+    assert m == pytest.approx(np.mean(v)) and (lo, hi) == pytest.approx(ref)
+    assert math.isnan(t_interval([0.2])[1])
+
+
+def test_summary_averages_tasks_per_seed_then_seeds():
+    rows = [
+        _row("lp", 0, "a", 0.6),
+        _row("lp", 0, "b", 0.8),
+        _row("lp", 1, "a", 0.5),
+        _row("lp", 1, "b", 0.5),
+    ]
+    (s,) = summarise(rows)
+    assert s["n_seeds"] == 2 and s["n_tasks"] == 2
+    assert s["id_accuracy_mean"] == pytest.approx(0.6)
+    assert s["id_accuracy_std"] == pytest.approx(np.std([0.7, 0.5], ddof=1))
+
+
+def test_paired_differences_match_units_and_show_losses():
+    rows = [_row("lp", s, ood_acc=0.5) for s in range(6)]
+    rows += [_row("nmtune", s, ood_acc=0.5 - 0.01 * (s + 1)) for s in range(6)]
+    rows.append(_row("nmtune", 9, ood_acc=0.99))  # no matching baseline unit: ignored
+    d = paired_differences(rows, "nmtune", "lp", "ood_accuracy")[("e", "s")]
+    assert d["n"] == 6 and d["mean"] == pytest.approx(-0.035) and d["wins"] == 0 and d["hi"] < 0
+
+
+@pytest.mark.slow
+def test_report_from_a_real_grid(tmp_path):
+    tasks = [example_task("a", n_train=100), example_task("b", n_train=100, noise_scale=0.5)]
+    cfg = GridConfig(methods=("logreg",), fractions=(0.5, 1.0), seeds=(0,))
+    run_grid(cfg, tasks=tasks, store=tmp_path / "r.sqlite", progress=False)
+    paths = build_report(tmp_path / "r.sqlite", tmp_path / "rep")
+    md = paths.markdown.read_text()
+    assert "Selection mode(s): paper" in md and "| pixels | sk-digits | logreg | paper | 0.5 |" in md
+    rows = unit_rows(ResultsStore(tmp_path / "r.sqlite").records())
+    (full,) = [s for s in summarise(rows) if s["fraction"] == 1.0]
+    assert f"{100 * full['id_accuracy_mean']:.2f} ± {100 * full['id_accuracy_std']:.2f}" in md
+    assert "<table>" in paths.html.read_text()
+    names = {p.name for p in paths.figures}
+    assert {"accuracy_vs_fraction_pixels_sk-digits.png", "sve_lsvr_pixels_sk-digits.png"} <= names
+    assert all(p.stat().st_size > 1000 for p in paths.figures)
+
+
+def test_report_of_an_empty_store_says_what_to_do(tmp_path):
+    with pytest.raises(ValueError, match="run a grid first"):
+        build_report(tmp_path / "empty.sqlite", tmp_path / "rep")

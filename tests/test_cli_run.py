@@ -1,0 +1,59 @@
+"""End to end: a tiny real grid (GloVe-50 on R8, capped) through ``nmtune run`` and ``nmtune report``."""
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from nmtune.cli import main
+from nmtune.results import ResultsStore
+
+GRID = """
+encoders: [glove-50]
+suites: [r8]
+methods: [{methods}]
+fractions: [0.5, 1.0]
+seeds: [0, 1]
+max_train: 120
+max_eval: 80
+epochs: 3
+store: {store}
+report_dir: {report}
+"""
+METHODS = "logreg"
+
+
+@pytest.mark.slow
+def test_tiny_grid_end_to_end(tmp_path, capsys):
+    cfg = tmp_path / "grid.yaml"
+    store, report = tmp_path / "out" / "results.sqlite", tmp_path / "out" / "report"
+    cfg.write_text(GRID.format(methods=METHODS, store=store, report=report))
+    assert main(["run", "--config", str(cfg), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 runs done now, 0 already stored, 0 failed" in printed and str(report) in printed
+    with ResultsStore(store) as st:
+        recs = st.records()
+        assert len(recs) == 4 and st.counts() == {"done": 4}
+        for r in recs:
+            assert set(r["domains"]) and all(0 <= d["accuracy"] <= 1 for d in r["domains"].values())
+            assert r["versions"]["torch"] and r["config"]["max_train"] == 120
+        assert np.mean([r["id_accuracy"] for r in recs]) > 0.5  # R8 is easy even on GloVe means
+    cols = [c[1] for c in sqlite3.connect(store).execute("PRAGMA table_info(runs)")]
+    assert {"run_id", "config", "method", "seed", "fraction"} <= set(cols)
+    md = (report / "report.md").read_text()
+    for m in METHODS.split(", "):
+        assert f"| glove-50 | r8 | {m} |" in md
+    assert (report / "report.html").exists() and list(report.glob("*.png"))
+    # a second run resumes: everything is skipped
+    assert main(["run", "--config", str(cfg), "--no-progress", "--no-report"]) == 0
+    assert "0 runs done now, 4 already stored" in capsys.readouterr().out
+    assert main(["report", "--store", str(store), "--out", str(tmp_path / "rep2"), "--no-figures"]) == 0
+    assert (tmp_path / "rep2" / "report.md").read_text().count("| glove-50 | r8 |") >= 2
+
+
+def test_run_with_an_unknown_key_fails_naming_valid_keys(tmp_path, capsys):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("encoder: [glove-50]\n")
+    assert main(["run", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "Did you mean 'encoders'" in err and "max_train" in err
