@@ -173,19 +173,18 @@ def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress:
     rows, spectra = [], {}
     enc = {}
     for task in tasks:
-        key = task["name"]
-        enc[key] = encoder.encode(task["train"][0], batch_size=256, progress=False)
+        enc["train/" + task["name"]] = encoder.encode(task["train"][0], batch_size=256, progress=False)
         for dom, (_, x, _) in task["domains"].items():
-            if dom not in enc:
-                enc[dom] = encoder.encode(x, batch_size=256, progress=False)
+            if "test/" + dom not in enc:  # a domain shared by two tasks is encoded once
+                enc["test/" + dom] = encoder.encode(x, batch_size=256, progress=False)
     for task in tasks:
         for dom, (kind, _, _) in task["domains"].items():
             if dom not in spectra:
-                m = spectrum_metrics(enc[dom])
+                m = spectrum_metrics(enc["test/" + dom])
                 spectra[dom] = {"kind": kind, "sve": float(m["sve"]), "lsvr": float(m["lsvr"])}
     jobs = [(t, f, m) for t in tasks for f in config.fractions for m in config.methods]
     for task, frac, method in tqdm(jobs, desc="heads", disable=not progress, leave=False):
-        X, y = enc[task["name"]], task["train"][1]
+        X, y = enc["train/" + task["name"]], task["train"][1]
         idx = (
             np.arange(len(y))
             if frac >= 1
@@ -195,7 +194,7 @@ def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress:
         head = _make_head(method, config).fit(X[idx], y[idx])
         fit_s = time.perf_counter() - t0
         for dom, (kind, _, yd) in task["domains"].items():
-            pred = head.predict(enc[dom])
+            pred = head.predict(enc["test/" + dom])
             rows.append(
                 {
                     "task": task["name"],
