@@ -31,7 +31,7 @@ from nmtune.pretrain.config import PretrainConfig, config_from_dict
 
 __all__ = ["StudyConfig", "run_study", "evaluate_model", "summarise"]
 
-METHODS = ("lp", "mlp", "nmtune")
+METHODS = ("lp", "mlp", "nmtune", "logreg")
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,10 @@ class StudyConfig:
     fractions : tuple of float
         Fractions of each downstream training set (paper: 0.1, 0.25, 0.5, 0.75, 1.0).
     methods : tuple of str
-        Heads among ``"lp"``, ``"mlp"``, ``"nmtune"``.
+        Heads among ``"lp"``, ``"mlp"``, ``"nmtune"`` and ``"logreg"`` (scikit-learn logistic regression).
+    probe : str
+        The method whose accuracy plays "LP" in Figure 2 and claims 1-2 (default ``"lp"``; ``"logreg"`` is a
+        linear probe fitted by L-BFGS instead of AdamW).
     head_epochs : int
         Epochs of every head (paper: 30).
     max_train, max_test : int
@@ -64,7 +67,8 @@ class StudyConfig:
     seeds: tuple = (0, 1, 2)
     pretrain: dict = dataclasses.field(default_factory=dict)
     fractions: tuple = (0.1, 1.0)
-    methods: tuple = METHODS
+    methods: tuple = ("lp", "mlp", "nmtune")
+    probe: str = "lp"
     head_epochs: int = 30
     max_train: int = 1000
     max_test: int = 1000
@@ -75,6 +79,8 @@ class StudyConfig:
         bad = [m for m in self.methods if m not in METHODS]
         if bad:
             raise ValueError(f"Unknown method(s) {bad} in the study config; valid: {list(METHODS)}.")
+        if self.probe not in self.methods:
+            raise ValueError(f"probe {self.probe!r} must be one of the study's methods {list(self.methods)}.")
         if not self.gammas or not self.seeds:
             raise ValueError("The study needs at least one gamma and one seed.")
         for key in ("noise", "seed"):
@@ -292,8 +298,10 @@ def run_study(
             os.replace(tmp, rec_path)
             records.append(rec)
     summary = summarise(records)
+    probe = config.probe
+    summary["id_lp"], summary["ood_lp"] = summary[f"id_{probe}"], summary[f"ood_{probe}"]
     verdicts = claim_verdicts(summary)
-    ood = [(_model_summary(r)["ood_lp"], _model_summary(r)["lsvr_ood"]) for r in records]
+    ood = [(_model_summary(r)[f"ood_{probe}"], _model_summary(r)["lsvr_ood"]) for r in records]
     corr = correlation([a for a, _ in ood], [b for _, b in ood])
     result = {
         "summary": {k: {str(g): v for g, v in d.items()} for k, d in summary.items()},
@@ -307,6 +315,7 @@ def run_study(
         "# Noisy pre-training study: verdicts",
         "",
         "Rules: see nmtune.pretrain.verdict (95 % t-CI over pre-training seeds, paired by seed).",
+        f"Linear probe used for 'LP': {probe}; methods: {', '.join(config.methods)}.",
         "",
     ]
     lines += [v.to_markdown() for v in verdicts]
