@@ -19,7 +19,7 @@ def flat(ds):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--fashion-train", type=int, default=10000, help="stratified training subset for fashion-c")
+    ap.add_argument("--fashion-train", type=int, default=10000, help="training subset (fashion-c)")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     for suite_name in ("digits", "fashion-c"):
@@ -33,8 +33,9 @@ def main():
             for dom in task.evals:
                 ev = load_dataset(dom.data.dataset, dom.data.split)
                 acc = clf.score(flat(ev), ev.labels)
-                print(f"{suite_name:<10} {task.name:<20} {dom.name:<12} {dom.kind:<4} acc={acc:.3f}", flush=True)
-            print(f"  ({time.perf_counter() - t0:.1f} s, train rows {len(train)}, chance {1 / train.n_classes:.2f})")
+                print(f"{suite_name:<10} {task.name:<20} {dom.name:<12} {dom.kind:<4} acc={acc:.3f}")
+            took = time.perf_counter() - t0
+            print(f"  ({took:.1f} s, train rows {len(train)}, chance {1 / train.n_classes:.2f})", flush=True)
         if suite.skipped:
             print(f"{suite_name}: skipped (data not installed): {', '.join(suite.skipped)}")
 
