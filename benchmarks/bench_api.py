@@ -88,7 +88,7 @@ def main(argv=None) -> int:
 
     mean_chars = np.mean([len(t) for t in texts])
     print(f"encoder {args.encoder}, {len(texts)} texts of {args.dataset} (mean {mean_chars:.0f} chars), "
-          f" batch {args.batch_size}, concurrency {args.concurrency}, best of {args.repeats}, "
+          f"batch {args.batch_size}, concurrency {args.concurrency}, best of {args.repeats}, "
           f"{os.cpu_count()} CPU cores")
     print(f"{'path':<26}{'seconds':>10}{'texts/s':>12}{'ratio':>9}{'max |diff|':>13}")
     print(f"{'in-process encode':<26}{t_local:>10.3f}{len(texts) / t_local:>12.1f}{1.0:>9.2f}{0.0:>13.1e}")
