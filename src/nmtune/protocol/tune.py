@@ -96,7 +96,8 @@ def tune_features(
     Returns
     -------
     dict
-        ``config``, ``metrics`` (``train`` and optionally ``eval``: accuracy, macro-F1, SVE, LSVR), ``path``.
+        ``config``, ``metrics`` (``train`` and optionally ``eval``: accuracy, macro-F1, SVE, LSVR), ``path``,
+        ``estimator`` (the fitted head).
     """
     spec = get_method(method)
     X, y = _load(features, labels, label_column, "training")
@@ -124,7 +125,7 @@ def tune_features(
     tmp = out.with_name(out.name + ".tmp")
     torch.save({"estimator": est, "config": config, "metrics": metrics, "format": "nmtune-tuned-v1"}, tmp)
     tmp.replace(out)
-    return {"config": config, "metrics": metrics, "path": str(out)}
+    return {"config": config, "metrics": metrics, "path": str(out), "estimator": est}
 
 
 def load_tuned(path: str | Path) -> dict[str, Any]:

@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+
+from nmtune.cli import main
+from nmtune.protocol import example_task
+from nmtune.protocol.tune import load_tuned, tune_features
+
+
+def _files(tmp_path):
+    task = example_task(n_train=200)
+    np.savez(tmp_path / "train.npz", X=task.X_train, y=task.y_train)
+    np.save(tmp_path / "test.npy", task.evals[0].X)
+    np.save(tmp_path / "test_y.npy", task.evals[0].y)
+    return task
+
+
+@pytest.mark.parametrize("method,params", [("logreg", {"C": 1.0}), ("nmtune", {}), ("lp", {})])
+def test_tune_saves_and_reloads_with_identical_predictions(tmp_path, method, params):
+    if method != "logreg":
+        heads = pytest.importorskip("nmtune.heads", reason="the neural heads are not installed")
+        if not hasattr(heads, "NMTune"):
+            pytest.skip("nmtune.heads does not export the heads yet")
+    task = _files(tmp_path)
+    out = tune_features(tmp_path / "train.npz", out=tmp_path / "m.pt", method=method, params=params, epochs=5,
+                        eval_features=tmp_path / "test.npy", eval_labels=tmp_path / "test_y.npy")
+    assert out["metrics"]["eval"]["accuracy"] > 0.6 and out["config"]["n_train"] == 200
+    loaded = load_tuned(tmp_path / "m.pt")
+    assert loaded["metrics"] == out["metrics"] and loaded["config"]["method"] == method
+    X = task.evals[1].X
+    assert np.array_equal(out["estimator"].predict(X), loaded["estimator"].predict(X))
+    if hasattr(out["estimator"], "predict_proba"):
+        np.testing.assert_array_equal(out["estimator"].predict_proba(X), loaded["estimator"].predict_proba(X))
+
+
+def test_tune_cli_and_missing_labels(tmp_path, capsys):
+    _files(tmp_path)
+    assert main(["tune", str(tmp_path / "train.npz"), "--method", "logreg", "--param", "C=0.5",
+                 "--out", str(tmp_path / "c.pt")]) == 0
+    assert '"accuracy"' in capsys.readouterr().out
+    assert load_tuned(tmp_path / "c.pt")["config"]["params"] == {"C": 0.5}
+    assert main(["tune", str(tmp_path / "test.npy"), "--method", "logreg", "--out", str(tmp_path / "x.pt")]) == 2
+    assert "has no labels" in capsys.readouterr().err
