@@ -60,3 +60,18 @@ def test_single_string_is_rejected(load):
         load("glove-50").encode("just one text")
     with pytest.raises(TypeError, match="item 1"):
         load("glove-50").encode(["ok", 3])
+
+
+def test_progress_bar_on_long_encodes_only(load, texts, capsys, monkeypatch):
+    from nmtune.encoders import base
+
+    enc = load("glove-50")
+    enc.encode(texts, progress=False)  # warm up: loads the vocabulary
+    capsys.readouterr()
+    enc.encode(texts, batch_size=4, progress=True)  # fast: below the delay, no bar
+    assert "encode glove-50" not in capsys.readouterr().err
+    monkeypatch.setattr(base, "PROGRESS_DELAY_S", 0.0)  # every encode counts as long
+    enc.encode(texts, batch_size=4, progress=True)
+    assert "encode glove-50" in capsys.readouterr().err
+    enc.encode(texts, batch_size=4, progress=False)
+    assert "encode glove-50" not in capsys.readouterr().err
