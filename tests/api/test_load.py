@@ -6,7 +6,7 @@ import httpx
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.network
+pytestmark = [pytest.mark.network, pytest.mark.slow]
 
 
 def test_200_concurrent_requests_are_all_answered_correctly(hash_server, hash_encoder, texts):

@@ -136,3 +136,23 @@ def test_sigterm_finishes_request_in_flight(hash_encoder, texts):
         np.testing.assert_array_equal(got, hash_encoder.encode(texts[:5], progress=False))
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{url}/health", timeout=2)
+
+
+def test_cli_unknown_encoder_is_a_clear_error(capsys):
+    from nmtune.cli import main
+
+    assert main(["serve", "--encoder", "glove-5O", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown encoder 'glove-5O'" in err and "glove-50" in err
+
+
+def test_image_encoders_are_refused(hash_encoder):
+    from nmtune.api.server import create_app
+
+    class ImageEncoder:
+        name, dim, modality = "img", 8, "image"
+
+    with pytest.raises(ValueError, match="modality 'image'"):
+        create_app(ImageEncoder())
+    with pytest.raises(ValueError, match="max_batch must be a positive integer"):
+        create_app(hash_encoder, max_batch=0)
