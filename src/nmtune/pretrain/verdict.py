@@ -209,7 +209,7 @@ def claim_verdicts(summary: dict, *, acc_margin: float = 0.005, metric_margin: f
                 INCONCLUSIVE,
                 math.nan,
                 (math.nan, math.nan),
-                "missing gamma 0 or noisy models",
+                "needs NMTune results at gamma 0 and gamma > 0",
             )
         )
     if "ood_nmtune" in summary and "ood_mlp" in summary and noisy:
