@@ -4,6 +4,17 @@ import pytest
 
 from nmtune.pretrain.study import StudyConfig, load_study_config, run_study
 
+
+def _heads_available() -> bool:
+    try:
+        from nmtune.heads import LinearProbe, MLPTuning, NMTune  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# the paper's heads when present, plus scikit-learn's logistic regression (always available) as a linear probe
+METHODS = ("lp", "mlp", "nmtune", "logreg") if _heads_available() else ("logreg",)
 TINY = StudyConfig(
     gammas=(0.0, 0.1),
     seeds=(0,),
@@ -13,15 +24,13 @@ TINY = StudyConfig(
     max_train=100,
     max_test=100,
     corruptions=("gaussian:1",),
+    methods=METHODS,
+    probe=METHODS[0],
 )
 
 
 @pytest.mark.slow
 def test_tiny_study_end_to_end_and_resume(tmp_path):
-    try:
-        from nmtune.heads import LinearProbe, MLPTuning, NMTune  # noqa: F401
-    except ImportError:
-        pytest.skip("the heads (nmtune.LinearProbe, MLPTuning, NMTune) are not available yet")
     result = run_study(TINY, tmp_path, progress=False, device="cpu")
     for name in (
         "summary.json",
@@ -36,8 +45,11 @@ def test_tiny_study_end_to_end_and_resume(tmp_path):
     rec = json.loads((tmp_path / "records" / "g0.1_s0.json").read_text())
     assert rec["checkpoint"]["realised_noise_rate"] == pytest.approx(0.1)
     kinds = {(r["kind"], r["method"]) for r in rec["rows"]}
-    assert kinds == {(k, m) for k in ("id", "ood") for m in ("lp", "mlp", "nmtune")}
+    assert kinds == {(k, m) for k in ("id", "ood") for m in METHODS}
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in rec["rows"])
+    domains = {r["domain"] for r in rec["rows"]}
+    assert domains == {"mnist-5k", "optdigits", "fashion-mnist (clean)", "fashion-mnist-c:gaussian:1"}
+    assert set(rec["spectra"]) == domains
     assert set(result["summary"]["id_lp"]) == {"0.0", "0.1"}
     # one seed: every verdict must be inconclusive (no confidence interval)
     assert {v["verdict"] for v in result["verdicts"]} == {"inconclusive"}
