@@ -160,3 +160,17 @@ def test_bad_encoder_output_is_an_error(tmp_path):
 
     with pytest.raises(ValueError, match="returned shape"):
         get_features(Wrong(), "optdigits", "test", cache=FeatureCache(tmp_path), progress=False)
+
+
+def test_checksum_verified_once_per_process_per_file(tmp_path, monkeypatch):
+    import nmtune.cache as cache_mod
+
+    cache = FeatureCache(tmp_path)
+    get_features(PixelEncoder(), "optdigits", "test", cache=cache, progress=False)
+    monkeypatch.setattr(cache_mod, "_VERIFIED", set())
+    hashed = []
+    real = cache_mod._sha256
+    monkeypatch.setattr(cache_mod, "_sha256", lambda path, *a: hashed.append(path.name) or real(path, *a))
+    for _ in range(3):
+        get_features(PixelEncoder(), "optdigits", "test", cache=cache, progress=False)
+    assert sorted(hashed) == ["X.npy", "y.npy"]
