@@ -213,3 +213,18 @@ def test_refused_connections_are_retried_then_reported():
     enc = ApiEncoder(f"http://127.0.0.1:{port}", model="m", dim=4, max_retries=2, **FAST)
     with pytest.raises(ApiError, match="after 3 attempts.*ConnectError"):
         enc.encode(["a"], progress=False)
+
+
+def test_a_failing_batch_stops_the_others_from_retrying():
+    def handler(n, texts):
+        if texts == ["bad"]:
+            return 400, {"error": {"message": "rejected"}}, {}
+        return 503, {"error": {"message": "busy"}}, {"retry-after": "20"}
+
+    app = _scripted(handler)
+    with serve_in_thread(app) as url:
+        enc = ApiEncoder(url, model="m", dim=4, batch_size=1, max_concurrency=2, retry_budget_s=60, **FAST)
+        start = time.monotonic()
+        with pytest.raises(ApiRequestError, match="rejected"):
+            enc.encode(["ok", "bad"], progress=False)
+        assert time.monotonic() - start < 10  # not the 20 s the other batch was told to wait

@@ -208,35 +208,38 @@ class ApiEncoder:
         from tqdm.auto import tqdm
 
         starts = range(0, len(texts), size)
-        with tqdm(total=len(texts), unit="text", desc=self.name, disable=not progress) as bar, \
-                ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="nmtune-api") as pool:
-            pending = {pool.submit(self._embed, texts[s:s + size]): s for s in starts}
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    start = pending.pop(future)
-                    if future.exception() is not None:
-                        for other in pending:
-                            other.cancel()
-                        raise future.exception()
-                    block = future.result()
-                    out[start:start + len(block)] = block
-                    bar.update(len(block))
+        abort = threading.Event()  # set on failure or interrupt: other batches stop retrying at once
+        pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="nmtune-api")
+        try:
+            with tqdm(total=len(texts), unit="text", desc=self.name, disable=not progress) as bar:
+                pending = {pool.submit(self._embed, texts[s:s + size], abort): s for s in starts}
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_EXCEPTION)
+                    for future in done:
+                        start = pending.pop(future)
+                        if future.exception() is not None:
+                            raise future.exception()
+                        block = future.result()
+                        out[start:start + len(block)] = block
+                        bar.update(len(block))
+        finally:
+            abort.set()
+            pool.shutdown(wait=True, cancel_futures=True)
         return out
 
     # ------------------------------------------------------------------ HTTP
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        """One batch -> (len(texts), D); halves the batch on 413."""
+    def _embed(self, texts: list[str], abort: threading.Event | None = None) -> np.ndarray:
+        """One batch -> (len(texts), D); halves the batch on 413; stops retrying once ``abort`` is set."""
         payload = {"input": texts, "model": self.model, "encoding_format": self.encoding_format}
         try:
-            body = self._request("POST", self._endpoint["embeddings"], payload)
+            body = self._request("POST", self._endpoint["embeddings"], payload, abort)
         except ApiRequestError as exc:
             if exc.status_code != 413 or len(texts) == 1:
                 raise
             with self._lock:
                 self.stats["split_batches"] += 1
             half = len(texts) // 2
-            return np.concatenate([self._embed(texts[:half]), self._embed(texts[half:])])
+            return np.concatenate([self._embed(texts[:half], abort), self._embed(texts[half:], abort)])
         vectors = decode_embeddings(body, n_expected=len(texts), dim=self._dim)
         with self._lock:
             self.stats["inputs"] += len(texts)
@@ -251,7 +254,8 @@ class ApiEncoder:
                 self._client = httpx.Client(timeout=self.timeout, limits=limits)
             return self._client
 
-    def _request(self, method: str, url: str, payload: dict | None = None) -> dict:
+    def _request(self, method: str, url: str, payload: dict | None = None,
+                 abort: threading.Event | None = None) -> dict:
         """Send one request with retries; returns the decoded JSON body."""
         httpx = require("httpx", "api", "the embedding API client")
         client = self._http()
@@ -293,7 +297,10 @@ class ApiEncoder:
                 )
             with self._lock:
                 self.stats["retries"] += 1
-            time.sleep(delay)
+            if abort is None:
+                time.sleep(delay)
+            elif abort.wait(delay):
+                raise ApiError(f"{method} {url} abandoned: another batch of the same encode() failed.")
 
     def close(self) -> None:
         """Close the HTTP connections (the encoder reopens them when used again)."""
