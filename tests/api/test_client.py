@@ -228,3 +228,22 @@ def test_a_failing_batch_stops_the_others_from_retrying():
         with pytest.raises(ApiRequestError, match="rejected"):
             enc.encode(["ok", "bad"], progress=False)
         assert time.monotonic() - start < 10  # not the 20 s the other batch was told to wait
+
+
+def test_server_reports_encoder_failures_as_500(hash_encoder):
+    from nmtune.api.server import create_app
+
+    class Broken:
+        name, dim, modality = "broken", 4, "text"
+
+        def encode(self, texts, **kw):
+            if texts[0] == "nan":
+                return np.full((len(texts), 4), np.nan, np.float32)
+            raise RuntimeError("model crashed")
+
+    with serve_in_thread(create_app(Broken())) as url:
+        enc = ApiEncoder(url, model="broken", dim=4, max_retries=1, **FAST)
+        with pytest.raises(ApiError, match="HTTP 500: The encoder failed: RuntimeError: model crashed"):
+            enc.encode(["x"], progress=False)
+        with pytest.raises(ApiError, match="NaN or infinite values for input 0"):
+            enc.encode(["nan"], progress=False)

@@ -155,6 +155,10 @@ def create_app(encoder, *, model_name: str | None = None, api_key: str | None = 
         except Exception as exc:  # encoder failure: report it, keep serving
             message = f"The encoder failed: {type(exc).__name__}: {exc}"
             return fail(WireError(500, message, code="encoder_error"))
+        if not np.isfinite(vectors).all():
+            bad = int(np.argwhere(~np.isfinite(vectors))[0, 0])
+            message = f"The encoder produced NaN or infinite values for input {bad}; nothing was returned."
+            return fail(WireError(500, message, code="encoder_error"))
         body = embedding_response(vectors, model=model, encoding_format=req.encoding_format,
                                   prompt_tokens=count_tokens(req.texts))
         return JSONResponse(body)
