@@ -241,6 +241,35 @@ def summarise(records: list[dict]) -> dict:
     return summary
 
 
+def summary_table(summary: dict) -> list[str]:
+    """Markdown table: per gamma, mean and 95 % CI half-width over seeds of the main quantities."""
+    from nmtune.pretrain.verdict import mean_ci
+
+    keys = [
+        k
+        for k in (
+            "clean_test_accuracy",
+            "id_lp",
+            "ood_lp",
+            "sve_id",
+            "lsvr_ood",
+            "id_mlp",
+            "ood_mlp",
+            "id_nmtune",
+            "ood_nmtune",
+        )
+        if k in summary
+    ]
+    rows = ["| gamma | seeds | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
+    for g in sorted(summary[keys[0]]):
+        cells = []
+        for k in keys:
+            m, lo, hi = mean_ci(summary[k].get(g, []))
+            cells.append(f"{m:.4f}" + ("" if not np.isfinite(hi) else f" ± {hi - m:.4f}"))
+        rows.append(f"| {100 * g:g} % | {len(summary[keys[0]][g])} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def run_study(
     config: StudyConfig, out_dir: str | os.PathLike, *, progress: bool = True, device: str = "auto"
 ) -> dict:
@@ -325,6 +354,7 @@ def run_study(
         f"(95 % CI [{corr['pearson_ci'][0]:+.3f}, {corr['pearson_ci'][1]:+.3f}]), "
         f"Spearman rho = {corr['spearman']:+.3f}",
     ]
+    lines += ["", *summary_table(summary)]
     (out / "verdict.md").write_text("\n".join(lines) + "\n")
     write_figures(summary, out)
     return result
