@@ -37,6 +37,8 @@ def test_tiny_grid_end_to_end(tmp_path, capsys):
         for r in recs:
             assert set(r["domains"]) and all(0 <= d["accuracy"] <= 1 for d in r["domains"].values())
             assert r["versions"]["torch"] and r["config"]["max_train"] == 120
+            # the cap is applied before encoding: about 120 stratified rows (8 classes, rounding per class)
+            assert abs(r["n_train"] - 120 * r["config"]["fraction"]) <= 8
         assert np.mean([r["id_accuracy"] for r in recs]) > 0.5  # R8 is easy even on GloVe means
     cols = [c[1] for c in sqlite3.connect(store).execute("PRAGMA table_info(runs)")]
     assert {"run_id", "config", "method", "seed", "fraction"} <= set(cols)
