@@ -28,8 +28,10 @@ def main() -> None:
         out = run_demo(os.path.join(tmp, "demo"), n_jobs=args.n_jobs, progress=False)
         seconds = time.perf_counter() - t0
         g = out["grid"]
-        print(f"{'cold' if args.cold else 'warm'} demo: {seconds:.1f} s for {g.n_done} runs "
-              f"({g.n_failed} failed) on {os.cpu_count()} CPU cores")
+        print(
+            f"{'cold' if args.cold else 'warm'} demo: {seconds:.1f} s for {g.n_done} runs "
+            f"({g.n_failed} failed) on {os.cpu_count()} CPU cores"
+        )
 
 
 if __name__ == "__main__":

@@ -21,8 +21,15 @@ def test_tune_saves_and_reloads_with_identical_predictions(tmp_path, method, par
         if not hasattr(heads, "NMTune"):
             pytest.skip("nmtune.heads does not export the heads yet")
     task = _files(tmp_path)
-    out = tune_features(tmp_path / "train.npz", out=tmp_path / "m.pt", method=method, params=params, epochs=5,
-                        eval_features=tmp_path / "test.npy", eval_labels=tmp_path / "test_y.npy")
+    out = tune_features(
+        tmp_path / "train.npz",
+        out=tmp_path / "m.pt",
+        method=method,
+        params=params,
+        epochs=5,
+        eval_features=tmp_path / "test.npy",
+        eval_labels=tmp_path / "test_y.npy",
+    )
     assert out["metrics"]["eval"]["accuracy"] > 0.6 and out["config"]["n_train"] == 200
     loaded = load_tuned(tmp_path / "m.pt")
     assert loaded["metrics"] == out["metrics"] and loaded["config"]["method"] == method
@@ -34,9 +41,24 @@ def test_tune_saves_and_reloads_with_identical_predictions(tmp_path, method, par
 
 def test_tune_cli_and_missing_labels(tmp_path, capsys):
     _files(tmp_path)
-    assert main(["tune", str(tmp_path / "train.npz"), "--method", "logreg", "--param", "C=0.5",
-                 "--out", str(tmp_path / "c.pt")]) == 0
+    assert (
+        main(
+            [
+                "tune",
+                str(tmp_path / "train.npz"),
+                "--method",
+                "logreg",
+                "--param",
+                "C=0.5",
+                "--out",
+                str(tmp_path / "c.pt"),
+            ]
+        )
+        == 0
+    )
     assert '"accuracy"' in capsys.readouterr().out
     assert load_tuned(tmp_path / "c.pt")["config"]["params"] == {"C": 0.5}
-    assert main(["tune", str(tmp_path / "test.npy"), "--method", "logreg", "--out", str(tmp_path / "x.pt")]) == 2
+    assert (
+        main(["tune", str(tmp_path / "test.npy"), "--method", "logreg", "--out", str(tmp_path / "x.pt")]) == 2
+    )
     assert "has no labels" in capsys.readouterr().err
