@@ -172,7 +172,7 @@ def _figures(rows, records, out: Path) -> list[Path]:
             c = rec["config"]
             if (c["encoder"], c["suite"], c["fraction"], c["noise"]) != (enc, suite, max(fractions), 0.0):
                 continue
-            if c["method"] in spectra or not rec.get("spectra"):
+            if any(k.startswith(f"{c['method']} (") for k in spectra) or not rec.get("spectra"):
                 continue
             doms = rec["domains"]
             name = next((n for n in doms if doms[n]["kind"] == "ood"), next(iter(doms)))
