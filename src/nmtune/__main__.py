@@ -1,0 +1,5 @@
+import sys
+
+from nmtune.cli import main
+
+sys.exit(main())

@@ -1,0 +1,7 @@
+"""Tuning heads on frozen features: linear probing, MLP tuning and NMTune (scikit-learn classifiers)."""
+
+from .base import BaseHead, load
+from .linear import LinearProbe
+from .mlp import MLPTuning, NMTune
+
+__all__ = ["BaseHead", "LinearProbe", "MLPTuning", "NMTune", "load"]

@@ -1,0 +1,46 @@
+"""Shared fixtures: seeded RNGs, tiny synthetic data, GPU skipping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def blobs():
+    """Three well-separated Gaussian classes in 16 dimensions, 150 train / 60 test samples."""
+    r = np.random.default_rng(0)
+    centers = r.normal(scale=4.0, size=(3, 16))
+    y = np.repeat(np.arange(3), 70)
+    X = centers[y] + r.normal(size=(len(y), 16))
+    idx = r.permutation(len(y))
+    X, y = X[idx].astype(np.float32), y[idx]
+    return X[:150], y[:150], X[150:], y[150:]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Keep the feature cache of every test out of the user's cache folder."""
+    monkeypatch.setenv("NMTUNE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "nmtune-cache"))
+    yield
