@@ -14,8 +14,8 @@ def _files(tmp_path):
     return task
 
 
-# The heads' paper defaults (batch 256, lr 1e-3) give one step per epoch on 200 rows; a smaller batch and a larger
-# lr let NMTune learn in 5 epochs, so the accuracy check is meaningful and the test stays fast.
+# The heads' paper defaults (batch 256, lr 1e-3) give one step per epoch on 200 rows; a smaller batch and a
+# larger lr let NMTune learn in 5 epochs, so the accuracy check is meaningful and the test stays fast.
 @pytest.mark.parametrize(
     "method,params", [("logreg", {"C": 1.0}), ("nmtune", {"batch_size": 32, "lr": 0.01}), ("lp", {})]
 )
