@@ -59,8 +59,11 @@ def validate_X(est, X, *, reset: bool) -> np.ndarray:
 
 def validate_y(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
     """Encode labels as integers 0..C-1; returns ``(classes, y_encoded)``."""
-    y = _to_numpy(y)
-    y = np.asarray(y)
+    if y is None:
+        raise ValueError(
+            "This head requires y to be passed, but the target y is None: pass class labels, fit(X, y)."
+        )
+    y = np.asarray(_to_numpy(y))
     if y.ndim == 2 and y.shape[1] == 1:
         import warnings
 

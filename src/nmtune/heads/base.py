@@ -151,7 +151,7 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
     def decision_function(self, X) -> np.ndarray:
         """Class scores (logits) of shape (N, C); (N,) for two classes (positive class score minus negative)."""
         logits = self._forward(X, "logits")
-        return logits[:, 1] - logits[:, 0] if len(self.classes_) == 2 else logits
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (N, C), columns in the order of ``classes_``."""
@@ -160,7 +160,8 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels (N,), drawn from ``classes_``."""
-        return self.classes_[self._forward(X, "logits").argmax(axis=1)]
+        index = self._forward(X, "logits").argmax(axis=1)
+        return self.classes_[index]
 
     def transform(self, X) -> np.ndarray:
         """Features the classifier sees, float32 (N, D): Z = h(F) (LinearProbe: F itself)."""
@@ -188,6 +189,7 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
 
