@@ -138,8 +138,13 @@ def test_gradients_finite_on_rank_deficient_batches(name, dtype):
     z0 = _rank_deficient_batches()[name].to(dtype)
     f = torch.randn_like(z0)
     for method in ("gram", "svd"):
-        if method == "svd" and name in ("zero batch", "repeated singular values", "constant batch", "rank one",
-                                         "duplicated rows"):
+        if method == "svd" and name in (
+            "zero batch",
+            "repeated singular values",
+            "constant batch",
+            "rank one",
+            "duplicated rows",
+        ):
             continue  # torch's SVD backward is undefined for repeated singular values; the default path is "gram"
         z = z0.clone().requires_grad_(True)
         total, _ = nmtune_regulariser(f, z, (1.0, 1.0, 1.0), top_k=2, method=method)

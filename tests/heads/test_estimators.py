@@ -14,7 +14,9 @@ def _fast(cls, **kw):
     kw = {"epochs": 8, "batch_size": 32, "random_state": 0, "device": "cpu", **kw}
     if cls is not LinearProbe:
         kw.setdefault("lr", 1e-2)
-        kw.setdefault("hidden_dim", 32)  # the paper's width D is a bottleneck on the 2-D data of sklearn's checks
+        kw.setdefault(
+            "hidden_dim", 32
+        )  # the paper's width D is a bottleneck on the 2-D data of sklearn's checks
     return cls(**kw)
 
 
@@ -58,9 +60,9 @@ def test_global_rng_untouched(blobs):
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    np_state = np.random.get_state()[1].copy()
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002 - checks the legacy global RNG
     _fast(NMTune, epochs=2).fit(X, y)
-    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
     torch.testing.assert_close(torch.rand(3), expected)
 
 
@@ -91,12 +93,16 @@ def test_input_kinds_give_same_model(kind, blobs, tmp_path):
         Xk[:] = X16
         Xk.flush()
         Xk = np.load(tmp_path / "x.npy", mmap_mode="r")
-    np.testing.assert_allclose(_fast(NMTune, epochs=3).fit(Xk, y).predict_proba(Xt), ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        _fast(NMTune, epochs=3).fit(Xk, y).predict_proba(Xt), ref, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_validation_split_and_early_stopping(blobs):
     X, y, _, _ = blobs
-    est = _fast(MLPTuning, epochs=200, validation_fraction=0.2, early_stopping=True, patience=2, lr=0.05).fit(X, y)
+    est = _fast(MLPTuning, epochs=200, validation_fraction=0.2, early_stopping=True, patience=2, lr=0.05).fit(
+        X, y
+    )
     assert est.n_epochs_ < 200
     assert {"val_loss", "val_accuracy"} <= set(est.history_[-1])
     best = min(h["val_loss"] for h in est.history_)
@@ -117,10 +123,20 @@ def test_authors_preset_and_ablation_options(blobs):
     X, y, Xt, yt = blobs
     preset = NMTune.authors_preset(epochs=5, random_state=0, device="cpu")
     assert (preset.lam, preset.cov_weight, preset.svd_weight, preset.svd_top_k, preset.arch) == (
-        1.0, 0.04, 0.001, 5, "authors")
+        1.0,
+        0.04,
+        0.001,
+        5,
+        "authors",
+    )
     preset.fit(X, y)
     assert preset.model_.transform.mlp[0].out_features == 4 * X.shape[1]
-    for kw in ({"activation": "linear"}, {"n_layers": 1}, {"n_layers": 3}, {"mse_weight": 0, "svd_weight": 0}):
+    for kw in (
+        {"activation": "linear"},
+        {"n_layers": 1},
+        {"n_layers": 3},
+        {"mse_weight": 0, "svd_weight": 0},
+    ):
         assert _fast(NMTune, epochs=10, **kw).fit(X, y).score(Xt, yt) > 0.9
 
 

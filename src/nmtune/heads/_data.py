@@ -104,7 +104,9 @@ class FeatureSource:
     def __init__(self, X: np.ndarray):
         self.X = X
         self._in_memory = not isinstance(X, np.memmap)
-        self._tensor = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)) if self._in_memory else None
+        self._tensor = (
+            torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)) if self._in_memory else None
+        )
 
     def __len__(self) -> int:
         return self.X.shape[0]

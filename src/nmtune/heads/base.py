@@ -84,7 +84,9 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
         if self.validation_fraction is not None:
             _check_number("validation_fraction", self.validation_fraction, low=0, high=0.5, low_open=True)
         elif self.early_stopping:
-            raise ValueError("early_stopping=True needs a validation split: set validation_fraction (e.g. 0.1).")
+            raise ValueError(
+                "early_stopping=True needs a validation split: set validation_fraction (e.g. 0.1)."
+            )
         if self.schedule not in _train.SCHEDULES:
             raise unknown_name_error("schedule", self.schedule, _train.SCHEDULES)
 
@@ -106,7 +108,9 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
             val = (FeatureSource(X[np.sort(val_idx)]), y_enc[np.sort(val_idx)])
             train_idx = np.sort(train_idx)
         source = FeatureSource(X if len(train_idx) == X.shape[0] else X[train_idx])
-        with torch.random.fork_rng(devices=[]):  # parameter init from our generator; the global RNG is restored
+        with torch.random.fork_rng(
+            devices=[]
+        ):  # parameter init from our generator; the global RNG is restored
             torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)))
             model = self._build_model(X.shape[1], len(self.classes_)).to(device)
         self.history_ = _train.train(
@@ -169,7 +173,9 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def fit_transform(self, X, y=None, **fit_params):  # noqa: D102 - TransformerMixin needs y for a classifier
         if y is None:
-            raise ValueError(f"{type(self).__name__}.fit_transform needs labels y: it is a supervised transform.")
+            raise ValueError(
+                f"{type(self).__name__}.fit_transform needs labels y: it is a supervised transform."
+            )
         return self.fit(X, y).transform(X)
 
     # -- persistence ----------------------------------------------------------------------------------------------

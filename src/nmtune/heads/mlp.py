@@ -41,14 +41,11 @@ _COMMON_DOC = """
 """
 
 
-class MLPTuning(BaseHead):
-    """MLP tuning: train a transform h and a linear classifier on Z = h(F) with cross-entropy only.
-
-    Parameters
-    ----------
-    """
-
-    __doc__ += _COMMON_DOC
+class MLPTuning(BaseHead):  # noqa: D101 - docstring assembled below (shared parameter list)
+    __doc__ = (
+        "MLP tuning: train a transform h and a linear classifier on Z = h(F) with cross-entropy only.\n\n"
+        "    Parameters\n    ----------" + _COMMON_DOC
+    )
 
     def __init__(
         self,
@@ -99,7 +96,11 @@ class MLPTuning(BaseHead):
 
     def _build_model(self, n_features, n_classes):
         transform = make_transform(
-            n_features, hidden_dim=self.hidden_dim, n_layers=self.n_layers, activation=self.activation, arch=self.arch
+            n_features,
+            hidden_dim=self.hidden_dim,
+            n_layers=self.n_layers,
+            activation=self.activation,
+            arch=self.arch,
         )
         return TunedClassifier(transform, n_features, n_classes)
 

@@ -40,14 +40,19 @@ class ResidualMLP(nn.Module):
 
     def __init__(self, dim: int, hidden: int):
         super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, dim))
+        self.mlp = nn.Sequential(
+            nn.Linear(dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, dim)
+        )
         self.scale = nn.Parameter(torch.ones(dim))
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:  # (B, D) -> (B, D)
+        """Transform a batch of features."""
         return self.scale * self.mlp(f) + f
 
 
-def make_transform(dim: int, *, hidden_dim: int | None, n_layers: int, activation: str, arch: str) -> nn.Module:
+def make_transform(
+    dim: int, *, hidden_dim: int | None, n_layers: int, activation: str, arch: str
+) -> nn.Module:
     """Build the feature transform ``h``.
 
     Parameters
@@ -84,5 +89,6 @@ class TunedClassifier(nn.Module):
         self.classifier = nn.Linear(dim, n_classes)
 
     def forward(self, f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # (B, D) -> (B, C), (B, D)
+        """Return ``(logits, z)`` for a batch of features."""
         z = self.transform(f)
         return self.classifier(z), z
