@@ -70,7 +70,8 @@ def test_nmtune_on_api_features_equals_nmtune_on_local_features(glove_server, tm
     fitted = {}
     for name in ("api", "local"):
         tr = feats[name]["train"]
-        fitted[name] = NMTune(epochs=30, batch_size=32, lr=1e-2, random_state=0, progress=False).fit(np.asarray(tr.X), tr.y)
+        head = NMTune(epochs=30, batch_size=32, lr=1e-2, random_state=0, progress=False)
+        fitted[name] = head.fit(np.asarray(tr.X), tr.y)
     X_test = np.asarray(feats["local"]["test"].X)
     np.testing.assert_array_equal(fitted["api"].predict_proba(X_test), fitted["local"].predict_proba(X_test))
     np.testing.assert_array_equal(fitted["api"].transform(X_test), fitted["local"].transform(X_test))
