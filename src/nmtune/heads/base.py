@@ -73,7 +73,13 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
         raise NotImplementedError
 
     def _loss_fn(self):
-        raise NotImplementedError
+        """``loss(model, f, y) -> (loss, parts)``; the default is cross-entropy alone."""
+
+        def loss(model, f, y):
+            ce = torch.nn.functional.cross_entropy(model(f)[0], y)
+            return ce, {"ce": ce.detach()}
+
+        return loss
 
     def _check_params(self) -> None:
         _check_number("epochs", self.epochs, low=1, integer=True)

@@ -79,11 +79,3 @@ class LinearProbe(BaseHead):
 
     def _build_model(self, n_features, n_classes):
         return _Linear(n_features, n_classes)
-
-    def _loss_fn(self):
-        def loss(model, f, y):
-            logits, _ = model(f)
-            ce = nn.functional.cross_entropy(logits, y)
-            return ce, {"ce": ce.detach()}
-
-        return loss

@@ -104,14 +104,6 @@ class MLPTuning(BaseHead):  # noqa: D101 - docstring assembled below (shared par
         )
         return TunedClassifier(transform, n_features, n_classes)
 
-    def _loss_fn(self):
-        def loss(model, f, y):
-            logits, _ = model(f)
-            ce = nn.functional.cross_entropy(logits, y)
-            return ce, {"ce": ce.detach()}
-
-        return loss
-
 
 class NMTune(MLPTuning):
     """NMTune: MLP tuning plus consistency, covariance and dominant-singular-value regularisers.
