@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["NMTuneError", "NotFittedError", "MissingDependencyError", "unknown_name_error", "require"]
+__all__ = ["NMTuneError", "MissingDependencyError", "unknown_name_error", "require"]
 
 
 class NMTuneError(Exception):
@@ -69,13 +69,3 @@ def require(module: str, extra: str, purpose: str = ""):
             f"{module!r} is needed{what} but is not installed ({exc}). "
             f"Install it with: pip install 'nmtune[{extra}]'"
         ) from exc
-
-
-try:  # scikit-learn's NotFittedError so that sklearn's checks recognise ours
-    from sklearn.exceptions import NotFittedError as _SkNotFitted
-except ImportError:  # pragma: no cover - sklearn is a core dependency
-    _SkNotFitted = ValueError
-
-
-class NotFittedError(_SkNotFitted, NMTuneError):
-    """An estimator was used before ``fit``."""

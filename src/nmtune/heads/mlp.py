@@ -11,7 +11,7 @@ from torch import nn
 from nmtune.losses import nmtune_regulariser
 
 from .base import BaseHead, _check_number
-from .modules import ACTIVATIONS, ARCHS, TunedClassifier, make_transform
+from .modules import TunedClassifier, make_transform
 
 _COMMON_DOC = """
     epochs : int, default=30
@@ -86,13 +86,7 @@ class MLPTuning(BaseHead):  # noqa: D101 - docstring assembled below (shared par
         super()._check_params()
         if self.hidden_dim is not None:
             _check_number("hidden_dim", self.hidden_dim, low=1, integer=True)
-        from nmtune.exceptions import unknown_name_error
-
-        if self.arch not in ARCHS:
-            raise unknown_name_error("arch", self.arch, ARCHS)
-        if self.activation not in ACTIVATIONS:
-            raise unknown_name_error("activation", self.activation, ACTIVATIONS)
-        _check_number("n_layers", self.n_layers, low=1, high=8, integer=True)
+        # arch, activation and n_layers are checked where the transform is built (modules.make_transform)
 
     def _build_model(self, n_features, n_classes):
         transform = make_transform(

@@ -18,10 +18,6 @@ ARCHS = ("paper", "authors")
 
 def _mlp(dim: int, hidden: int, n_layers: int, activation: str) -> nn.Sequential:
     """``n_layers`` Linear layers D -> H -> ... -> D with ``activation`` between them."""
-    if activation not in ACTIVATIONS:
-        raise unknown_name_error("activation", activation, ACTIVATIONS)
-    if not isinstance(n_layers, int) or not 1 <= n_layers <= 8:
-        raise ValueError(f"n_layers must be an integer from 1 to 8; got {n_layers!r}.")
     widths = [dim] + [hidden] * (n_layers - 1) + [dim]
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
@@ -73,6 +69,10 @@ def make_transform(
     torch.nn.Module
         Maps (B, D) to (B, D).
     """
+    if activation not in ACTIVATIONS:
+        raise unknown_name_error("activation", activation, ACTIVATIONS)
+    if isinstance(n_layers, bool) or not isinstance(n_layers, int) or not 1 <= n_layers <= 8:
+        raise ValueError(f"n_layers must be an integer from 1 to 8; got {n_layers!r}.")
     if arch == "paper":
         return _mlp(dim, hidden_dim or dim, n_layers, activation)
     if arch == "authors":
