@@ -190,3 +190,64 @@ def test_errors():
 def test_zero_weights_skip_terms():
     total, parts = nmtune_regulariser(torch.randn(8, 4), torch.randn(8, 4), (0.0, 1.0, 0.0))
     assert set(parts) == {"cov"}
+
+
+def _composed(f, z, weights, top_k):
+    """The regulariser composed from the public per-term functions under autograd."""
+    w_mse, w_cov, w_svd = weights
+    return (
+        w_mse * consistency_loss(f, z)
+        + w_cov * covariance_loss(z)
+        + w_svd * singular_value_loss(z, top_k, method="svd")
+    )
+
+
+@pytest.mark.parametrize("shape", [(12, 30), (30, 12), (16, 16), (2, 5), (7, 1)])
+@pytest.mark.parametrize("weights", [(1.0, 1.0, 1.0), (0.5, 0.0, 2.0), (0.0, 3.0, 0.0), (0.0, 0.0, 1.0)])
+@pytest.mark.parametrize("top_k", [1, 3])
+def test_fused_regulariser_matches_autograd_composition(shape, weights, top_k):
+    g = torch.Generator().manual_seed(sum(shape) + top_k)
+    f0 = torch.randn(*shape, generator=g, dtype=torch.float64)
+    z0 = torch.randn(*shape, generator=g, dtype=torch.float64) * 2 + 0.5
+    grads = []
+    for fn in (lambda f, z: nmtune_regulariser(f, z, weights, top_k)[0], lambda f, z: _composed(f, z, weights, top_k)):
+        f = f0.clone().requires_grad_(True)
+        z = z0.clone().requires_grad_(True)
+        value = fn(f, z)
+        (value * 1.7).backward()  # a non-unit upstream gradient
+        grads.append((value.detach(), z.grad, f.grad))
+    (v1, gz1, gf1), (v2, gz2, gf2) = grads
+    torch.testing.assert_close(v1, v2, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(gz1, gz2, rtol=1e-8, atol=1e-11)
+    if weights[0]:
+        torch.testing.assert_close(gf1, gf2, rtol=1e-8, atol=1e-11)
+    with torch.no_grad():  # the eigenvalue-only forward gives the same value
+        torch.testing.assert_close(nmtune_regulariser(f0, z0, weights, top_k)[0], v1, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(5, 9), (9, 5)])
+def test_fused_regulariser_gradcheck(shape):
+    g = torch.Generator().manual_seed(11)
+    f = torch.randn(*shape, generator=g, dtype=torch.float64, requires_grad=True)
+    z = torch.randn(*shape, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda f, z: nmtune_regulariser(f, z, (1.0, 0.7, 1.3), 2)[0], (f, z))
+
+
+def test_fused_regulariser_float32_large_batch_matches_float64_composition():
+    g = torch.Generator().manual_seed(5)
+    f = torch.randn(256, 768, generator=g)
+    z = (torch.randn(256, 768, generator=g) + 0.3).requires_grad_(True)
+    total, parts = nmtune_regulariser(f, z, (1.0, 1.0, 1.0))
+    total.backward()
+    z64 = z.detach().double().requires_grad_(True)
+    _composed(f.double(), z64, (1.0, 1.0, 1.0), 1).backward()
+    assert total.item() == pytest.approx(_composed(f.double(), z64.detach(), (1.0, 1.0, 1.0), 1).item(), rel=1e-5)
+    np.testing.assert_allclose(z.grad.numpy(), z64.grad.numpy(), rtol=1e-3, atol=1e-4 * z64.grad.abs().max().item())
+    assert set(parts) == {"mse", "cov", "svd"}
+
+
+def test_half_precision_input_is_upcast():
+    z = torch.randn(8, 16).half().requires_grad_(True)
+    total, _ = nmtune_regulariser(torch.randn(8, 16), z, (1.0, 1.0, 1.0))
+    total.backward()
+    assert total.dtype == torch.float32 and z.grad.dtype == torch.float16 and torch.isfinite(z.grad.float()).all()

@@ -23,6 +23,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from nmtune._fused_regulariser import fused_regulariser
+
 __all__ = [
     "consistency_loss",
     "covariance_loss",
@@ -180,9 +182,11 @@ def nmtune_regulariser(
     *,
     method: str = "gram",
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Weighted sum ``w_mse·L_MSE + w_cov·L_COV + w_svd·L_SVD`` sharing one Gram matrix.
+    """Weighted sum ``w_mse·L_MSE + w_cov·L_COV + w_svd·L_SVD`` sharing one second-moment matrix.
 
-    Terms with weight 0 are not computed. The paper's objective is ``L_CE + λ·(this with weights (1, 1, 1))``.
+    Terms with weight 0 are not computed. With ``method="gram"`` (default) the sum is one autograd function with a
+    closed-form backward (:mod:`nmtune._fused_regulariser`); ``method="svd"`` composes the functions above.
+    The paper's objective is ``L_CE + λ·(this with weights (1, 1, 1))``.
 
     Parameters
     ----------
@@ -206,21 +210,24 @@ def nmtune_regulariser(
     """
     _check_2d("z", z)
     _check_top_k(top_k)
+    if method not in ("gram", "svd"):
+        raise ValueError(f"method must be 'gram' or 'svd'; got {method!r}.")
+    if f.shape != z.shape and weights[0]:
+        consistency_loss(f, z)  # raises the shape error
     w_mse, w_cov, w_svd = (float(w) for w in weights)
+    if method == "gram" and (w_mse or w_cov or w_svd):
+        if z.dtype in (torch.float16, torch.bfloat16):
+            z = z.float()  # no half-precision eigen-solver
+        return fused_regulariser(f, z, (w_mse, w_cov, w_svd), top_k)
     parts: dict[str, torch.Tensor] = {}
     total = z.new_zeros(())
     if w_mse:
         parts["mse"] = consistency_loss(f, z)
         total = total + w_mse * parts["mse"]
-    gram = z @ z.T if _gram_side(z) and (w_cov or (w_svd and method == "gram")) else None
     if w_cov:
-        parts["cov"] = _covariance_from_gram(gram, z) if gram is not None else covariance_loss(z)
+        parts["cov"] = covariance_loss(z)
         total = total + w_cov * parts["cov"]
     if w_svd:
-        if method == "gram" and gram is not None:
-            s = _sqrt_eigenvalues(gram)
-        else:
-            s = singular_values_of_batch(z, method=method)
-        parts["svd"] = _svd_term(s, top_k)
+        parts["svd"] = _svd_term(singular_values_of_batch(z, method=method), top_k)
         total = total + w_svd * parts["svd"]
     return total, {k: v.detach() for k, v in parts.items()}
