@@ -197,9 +197,15 @@ def execute(
         if backend == "ray":
             _run_ray(todo, by_key, _store, ray_address)
         elif n_jobs <= 1 or len(todo) <= 1:
-            for s in todo:
-                _store(run_one(by_key[s.task_key], s))
+            from threadpoolctl import threadpool_limits
+
+            # numpy/scipy BLAS on one thread: its small products (logistic regression, spectra) slow down when
+            # its threads compete with torch's
+            with threadpool_limits(1, user_api="blas"):
+                for s in todo:
+                    _store(run_one(by_key[s.task_key], s))
         else:
+            todo = sorted(todo, key=lambda s: -_estimated_cost(s, by_key[s.task_key]))
             _run_processes(todo, by_key, _store, n_jobs)
     finally:
         bar.close()
@@ -215,12 +221,23 @@ def execute(
 
 # -- local processes ---------------------------------------------------------------------------------------
 _WORKER_TASKS: dict = {}
+_NEURAL = ("mlp", "nmtune", "nmtune-authors")
+
+
+def _estimated_cost(spec: RunSpec, task: FeatureTask) -> float:
+    """A rough relative cost of a run, to start the longest runs first (fewer idle workers at the end)."""
+    method = get_method(spec.method)
+    n, d = task.X_train.shape
+    per_candidate = n * spec.fraction * d * (d if method.family in _NEURAL else 1)
+    return per_candidate * max(1, len(method.candidates(spec.selection)))
 
 
 def _init_worker(tasks: dict, n_threads: int) -> None:
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(n_threads)
+    threadpool_limits(n_threads)  # every native thread pool (BLAS, OpenMP) of this worker, for its lifetime
     _WORKER_TASKS.clear()
     _WORKER_TASKS.update(tasks)
 
