@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-_ZERO_TOL = 10.0  # eigenvalues below _ZERO_TOL · eps · λ_max are numerical zeros (see nmtune.losses)
+_ZERO_TOL = 10.0  # eigenvalues below _ZERO_TOL · eps · λ_max are numerical zeros (shared with nmtune.losses)
 _NORM_EPS = 1e-12  # torch.nn.functional.normalize's default
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from nmtune._fused_regulariser import fused_regulariser
+from nmtune._fused_regulariser import _ZERO_TOL, fused_regulariser
 
 __all__ = [
     "consistency_loss",
@@ -33,7 +33,6 @@ __all__ = [
     "nmtune_regulariser",
 ]
 
-_ZERO_TOL = 10.0
 
 
 def _check_2d(name: str, t: torch.Tensor) -> None:
