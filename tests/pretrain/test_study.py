@@ -1,8 +1,9 @@
+import dataclasses
 import json
 
 import pytest
 
-from nmtune.pretrain.study import StudyConfig, load_study_config, run_study
+from nmtune.pretrain.study import StudyConfig, head_epochs, load_study_config, run_study
 
 
 def _heads_available() -> bool:
@@ -21,6 +22,8 @@ TINY = StudyConfig(
     pretrain={"n_train": 300, "n_test": 100, "epochs": 1, "width": 4},
     fractions=(1.0,),
     head_epochs=2,
+    head_batch_size=32,
+    head_min_steps=12,
     max_train=100,
     max_test=100,
     corruptions=("gaussian:1",),
@@ -47,6 +50,8 @@ def test_tiny_study_end_to_end_and_resume(tmp_path):
     kinds = {(r["kind"], r["method"]) for r in rec["rows"]}
     assert kinds == {(k, m) for k in ("id", "ood") for m in METHODS}
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in rec["rows"])
+    # 100 rows in batches of 32 are 4 steps an epoch: 12 steps need 3 epochs (more than head_epochs=2)
+    assert {r["epochs"] for r in rec["rows"] if r["method"] != "logreg"} == {3}
     domains = {r["domain"] for r in rec["rows"]}
     assert domains == {"mnist-5k", "optdigits", "fashion-mnist (clean)", "fashion-mnist-c:gaussian:1"}
     assert set(rec["spectra"]) == domains
@@ -70,3 +75,38 @@ def test_config_validation(tmp_path):
     path.write_text("gammas: [0.0, 0.2]\nseeds: [0, 1, 2]\npretrain: {epochs: 1}\n")
     cfg = load_study_config(path, fractions=[0.5])
     assert cfg.gammas == (0.0, 0.2) and cfg.fractions == (0.5,) and cfg.pretrain_config(0.2, 1).epochs == 1
+
+
+def test_head_step_budget():
+    cfg = StudyConfig(head_epochs=30, head_batch_size=128, head_min_steps=3000)
+    assert head_epochs(cfg, 100) == 3000  # one step an epoch
+    assert head_epochs(cfg, 1000) == 375  # 8 steps an epoch
+    assert head_epochs(cfg, 10**6) == 30  # the paper's epochs already give more steps
+    assert head_epochs(StudyConfig(head_min_steps=0), 100) == StudyConfig().head_epochs
+    for bad in ({"head_min_steps": -1}, {"head_batch_size": 0}, {"head_epochs": 2.5}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            StudyConfig(**bad)
+
+
+@pytest.mark.slow
+def test_parallel_evaluation_matches_serial(tmp_path):
+    import shutil
+
+    cfg = dataclasses.replace(TINY, fractions=(0.5, 1.0))
+    serial = run_study(cfg, tmp_path / "serial", progress=False, device="cpu")
+    # same checkpoints, no records: only the evaluation runs, in two worker processes
+    shutil.copytree(tmp_path / "serial" / "checkpoints", tmp_path / "parallel" / "checkpoints")
+    parallel = run_study(cfg, tmp_path / "parallel", progress=False, device="cpu", n_jobs=2)
+    for name in ("g0_s0.json", "g0.1_s0.json"):
+        a = json.loads((tmp_path / "serial" / "records" / name).read_text())
+        b = json.loads((tmp_path / "parallel" / "records" / name).read_text())
+        key = lambda r: (r["task"], r["domain"], r["fraction"], r["method"])  # noqa: E731
+        rows_a, rows_b = sorted(a["rows"], key=key), sorted(b["rows"], key=key)
+        assert [key(r) for r in rows_a] == [key(r) for r in rows_b]
+        # one torch thread per worker instead of two: the same fits up to float rounding
+        assert [r["accuracy"] for r in rows_a] == pytest.approx([r["accuracy"] for r in rows_b], abs=0.02)
+        for dom, spec in a["spectra"].items():
+            assert spec["sve"] == pytest.approx(b["spectra"][dom]["sve"], rel=1e-4)
+    assert set(parallel["summary"]) == set(serial["summary"])
+    with pytest.raises(ValueError, match="n_jobs"):
+        run_study(cfg, tmp_path / "bad", n_jobs=0)

@@ -12,7 +12,13 @@ def register(subparsers) -> None:
     p.add_argument("--gammas", type=float, nargs="+", help="override: noise rates, e.g. 0 0.05 0.1 0.2 0.3")
     p.add_argument("--seeds", type=int, nargs="+", help="override: pre-training seeds")
     p.add_argument("--fractions", type=float, nargs="+", help="override: downstream training fractions")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="pre-training device")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        help="worker processes fitting the heads (default 0: one per CPU core; 1: in this process)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run)
 
@@ -21,7 +27,12 @@ def _run(args) -> int:
     from nmtune.pretrain.study import load_study_config, run_study
 
     config = load_study_config(args.config, gammas=args.gammas, seeds=args.seeds, fractions=args.fractions)
-    result = run_study(config, args.out, progress=not args.no_progress, device=args.device)
+    import os
+
+    if args.jobs < 0:
+        raise SystemExit(f"--jobs must be 0 (one per CPU core) or a positive count; received {args.jobs}.")
+    n_jobs = args.jobs or (os.cpu_count() or 1)
+    result = run_study(config, args.out, progress=not args.no_progress, device=args.device, n_jobs=n_jobs)
     print((__import__("pathlib").Path(args.out) / "verdict.md").read_text())
     print(f"wrote {args.out}/ (summary.json, verdict.md, figures) in {result['wall_time_s']:.0f} s")
     return 0

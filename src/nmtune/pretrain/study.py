@@ -54,7 +54,15 @@ class StudyConfig:
         The method whose accuracy plays "LP" in Figure 2 and claims 1-2 (default ``"lp"``; ``"logreg"`` is a
         linear probe fitted by L-BFGS instead of AdamW).
     head_epochs : int
-        Epochs of every head (paper: 30).
+        Epochs of every head (paper: 30); a head trains for more when ``head_min_steps`` asks for it.
+    head_batch_size : int
+        Mini-batch size of every head.
+    head_min_steps : int
+        Minimum number of optimiser steps of every head: ``epochs = max(head_epochs, ceil(head_min_steps /
+        steps_per_epoch))``, the cosine schedule spanning them all. The paper's 30 epochs over tasks of tens of
+        thousands of images are thousands of steps; over these 100-1,000-image subsets they are 30-120 steps
+        and every head, the linear probe included, stops far from convergence. 0 keeps exactly
+        ``head_epochs``.
     max_train, max_test : int
         Cap on downstream train / test images per task (stratified, seeded).
     corruptions : tuple of str
@@ -66,10 +74,12 @@ class StudyConfig:
     gammas: tuple = (0.0, 0.05, 0.1, 0.2, 0.3)
     seeds: tuple = (0, 1, 2)
     pretrain: dict = dataclasses.field(default_factory=dict)
-    fractions: tuple = (0.1, 1.0)
+    fractions: tuple = (0.1, 0.25, 0.5, 0.75, 1.0)
     methods: tuple = ("lp", "mlp", "nmtune")
     probe: str = "lp"
     head_epochs: int = 30
+    head_batch_size: int = 128
+    head_min_steps: int = 3000
     max_train: int = 1000
     max_test: int = 1000
     corruptions: tuple = ("gaussian:2", "blur:2", "contrast:2", "rotation:2")
@@ -87,6 +97,14 @@ class StudyConfig:
             if key in self.pretrain:
                 raise ValueError(f"Set pre-training {key!r} through `gammas`/`seeds`, not `pretrain`.")
         config_from_dict(dict(self.pretrain))  # validates the keys early
+        for key in ("head_epochs", "head_batch_size"):
+            if not isinstance(getattr(self, key), int) or getattr(self, key) < 1:
+                raise ValueError(f"{key} must be a positive integer; received {getattr(self, key)!r}.")
+        if not isinstance(self.head_min_steps, int) or self.head_min_steps < 0:
+            raise ValueError(
+                f"head_min_steps must be an integer >= 0 (0: exactly head_epochs); "
+                f"received {self.head_min_steps!r}."
+            )
 
     def pretrain_config(self, gamma: float, seed: int) -> PretrainConfig:
         """The :class:`PretrainConfig` of one model."""
@@ -161,12 +179,19 @@ def _tasks(config: StudyConfig) -> list[dict]:
     ]
 
 
-def _make_head(method: str, config: StudyConfig):
-    """An unfitted LP / MLP / NMTune head with paper defaults (through the protocol's method registry)."""
+def head_epochs(config: StudyConfig, n_train: int) -> int:
+    """Epochs of a head fitted on ``n_train`` rows: ``head_epochs``, or more to reach ``head_min_steps``."""
+    steps_per_epoch = -(-int(n_train) // config.head_batch_size)
+    return max(config.head_epochs, -(-config.head_min_steps // steps_per_epoch))
+
+
+def _make_head(method: str, config: StudyConfig, n_train: int):
+    """An unfitted head with paper defaults (through the protocol's method registry) and the study's budget."""
     from nmtune.protocol.methods import build_estimator
 
-    seed = config.downstream_seed
-    return build_estimator(method, random_state=seed, device="cpu", epochs=config.head_epochs)
+    seed, epochs = config.downstream_seed, head_epochs(config, n_train)
+    params = {} if method == "logreg" else {"batch_size": config.head_batch_size}
+    return build_estimator(method, params, random_state=seed, device="cpu", epochs=epochs)
 
 
 def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress: bool = True) -> dict:
@@ -197,7 +222,7 @@ def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress:
             else _subset(y, max(10, int(round(frac * len(y)))), config.downstream_seed)
         )
         t0 = time.perf_counter()
-        head = _make_head(method, config).fit(X[idx], y[idx])
+        head = _make_head(method, config, idx.size).fit(X[idx], y[idx])
         fit_s = time.perf_counter() - t0
         for dom, (kind, _, yd) in task["domains"].items():
             pred = head.predict(enc["test/" + dom])
@@ -211,6 +236,7 @@ def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress:
                     "accuracy": float(accuracy_score(yd, pred)),
                     "macro_f1": float(f1_score(yd, pred, average="macro")),
                     "fit_s": fit_s,
+                    "epochs": None if method == "logreg" else head_epochs(config, idx.size),
                 }
             )
     return {"rows": rows, "spectra": spectra}
@@ -270,62 +296,119 @@ def summary_table(summary: dict) -> list[str]:
     return rows
 
 
+_WORKER: dict = {}
+
+
+def _evaluate_checkpoint(ckpt_path, config: StudyConfig, tasks: list[dict], progress: bool) -> dict:
+    """The record of one pre-trained model (without the study bookkeeping fields)."""
+    from nmtune.pretrain.encoder import load_pretrained_encoder
+
+    encoder = load_pretrained_encoder(ckpt_path)
+    t0 = time.perf_counter()
+    rec = evaluate_model(encoder, tasks, config, progress=progress)
+    rec.update(
+        eval_s=time.perf_counter() - t0,
+        checkpoint=encoder.checkpoint_info,
+        encoder_fingerprint=encoder.fingerprint,
+    )
+    return rec
+
+
+def _init_worker(config: StudyConfig, n_threads: int) -> None:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(n_threads)
+    threadpool_limits(n_threads)  # every native thread pool of this worker, for its lifetime
+    _WORKER.clear()
+    _WORKER["config"] = config
+
+
+def _worker_evaluate(ckpt_path: str) -> dict:
+    if "tasks" not in _WORKER:  # loaded once per worker process
+        _WORKER["tasks"] = _tasks(_WORKER["config"])
+    return _evaluate_checkpoint(ckpt_path, _WORKER["config"], _WORKER["tasks"], progress=False)
+
+
+def _evaluate_all(todo, config: StudyConfig, n_jobs: int, progress: bool):
+    """Yield ``(job, record)`` for every ``(gamma, seed, ckpt_path, rec_path)`` job, in completion order."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(todo), desc="evaluate models", unit="model", disable=not progress)
+    if n_jobs <= 1 or len(todo) <= 1:
+        from threadpoolctl import threadpool_limits
+
+        tasks = _tasks(config) if todo else None
+        with threadpool_limits(1, user_api="blas"):  # numpy/scipy beside torch's own threads
+            for job in todo:
+                yield job, _evaluate_checkpoint(job[2], config, tasks, progress)
+                bar.update()
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        n_threads = max(1, (os.cpu_count() or 1) // n_jobs)
+        ctx = mp.get_context("spawn")  # torch and fork do not mix
+        with ProcessPoolExecutor(
+            n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(config, n_threads)
+        ) as pool:
+            futures = {pool.submit(_worker_evaluate, str(job[2])): job for job in todo}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+                bar.update()
+    bar.close()
+
+
 def run_study(
-    config: StudyConfig, out_dir: str | os.PathLike, *, progress: bool = True, device: str = "auto"
+    config: StudyConfig,
+    out_dir: str | os.PathLike,
+    *,
+    progress: bool = True,
+    device: str = "auto",
+    n_jobs: int = 1,
 ) -> dict:
     """Run (or resume) the whole study into ``out_dir``; returns the summary, verdicts and correlation.
+
+    First every missing backbone is pre-trained (on ``device``), then every model without a record is evaluated:
+    heads on the CPU, in ``n_jobs`` worker processes (each with an equal share of the CPU threads) when
+    ``n_jobs > 1``. Each record is written as soon as its model is done, so an interrupted study resumes.
 
     Writes ``checkpoints/``, ``records/``, ``summary.json``, ``verdict.md`` and the figures
     ``fig2_lp_vs_gamma.png``, ``fig3_spectrum_vs_gamma.png``, ``fig5_methods_per_gamma.png``.
     """
     from tqdm.auto import tqdm
 
-    from nmtune.pretrain.encoder import load_pretrained_encoder
     from nmtune.pretrain.figures import write_figures
-    from nmtune.pretrain.train import pretrain
+    from nmtune.pretrain.train import load_checkpoint, pretrain
     from nmtune.pretrain.verdict import claim_verdicts, correlation
 
+    if not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a positive integer; received {n_jobs!r}.")
     out = Path(out_dir)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     (out / "records").mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
-    tasks = None
-    records = []
+    records, todo = [], []
     cfg_json = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
-    for gamma in config.gammas:
-        for seed in tqdm(config.seeds, desc=f"study gamma={gamma:g}", disable=not progress):
-            rec_path = out / "records" / f"g{gamma:g}_s{seed}.json"
-            if rec_path.is_file():
-                rec = json.loads(rec_path.read_text())
-                if rec.get("study_config") == cfg_json:
-                    records.append(rec)
-                    continue
-            ckpt_path = out / "checkpoints" / f"g{gamma:g}_s{seed}.pt"
-            pcfg = config.pretrain_config(gamma, seed)
-            reuse = False
-            if ckpt_path.is_file():
-                from nmtune.pretrain.train import load_checkpoint
-
-                reuse = load_checkpoint(ckpt_path)["config"] == pcfg.to_dict()
-            if not reuse:
-                pretrain(pcfg, out=ckpt_path, device=device, progress=progress)
-            encoder = load_pretrained_encoder(ckpt_path)
-            if tasks is None:
-                tasks = _tasks(config)
-            t0 = time.perf_counter()
-            rec = evaluate_model(encoder, tasks, config, progress=progress)
-            rec.update(
-                gamma=float(gamma),
-                seed=int(seed),
-                study_config=cfg_json,
-                eval_s=time.perf_counter() - t0,
-                checkpoint=encoder.checkpoint_info,
-                encoder_fingerprint=encoder.fingerprint,
-            )
-            tmp = rec_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(rec, default=str))
-            os.replace(tmp, rec_path)
-            records.append(rec)
+    models = [(g, s) for g in config.gammas for s in config.seeds]
+    for gamma, seed in tqdm(models, desc="pre-train", unit="model", disable=not progress):
+        rec_path = out / "records" / f"g{gamma:g}_s{seed}.json"
+        if rec_path.is_file():
+            rec = json.loads(rec_path.read_text())
+            if rec.get("study_config") == cfg_json:
+                records.append(rec)
+                continue
+        ckpt_path = out / "checkpoints" / f"g{gamma:g}_s{seed}.pt"
+        pcfg = config.pretrain_config(gamma, seed)
+        if not (ckpt_path.is_file() and load_checkpoint(ckpt_path)["config"] == pcfg.to_dict()):
+            pretrain(pcfg, out=ckpt_path, device=device, progress=progress)
+        todo.append((gamma, seed, ckpt_path, rec_path))
+    for (gamma, seed, _, rec_path), rec in _evaluate_all(todo, config, n_jobs, progress):
+        rec.update(gamma=float(gamma), seed=int(seed), study_config=cfg_json)
+        tmp = rec_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(rec, default=str))
+        os.replace(tmp, rec_path)
+        records.append(rec)
     summary = summarise(records)
     probe = config.probe
     summary["id_lp"], summary["ood_lp"] = summary[f"id_{probe}"], summary[f"ood_{probe}"]
