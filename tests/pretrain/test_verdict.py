@@ -87,3 +87,22 @@ def test_correlation_signs():
     c = correlation(x, -2 * x + 1)
     assert math.isclose(c["pearson"], -1.0) and math.isclose(c["spearman"], -1.0)
     assert math.isnan(correlation([1.0, 2.0], [3.0, 4.0])["pearson"])
+
+
+def test_method_differences_pairs_seeds_and_skips_the_clean_model():
+    from nmtune.pretrain.verdict import method_differences
+
+    summary = {
+        "id_lp": {0.0: [0.9, 0.9, 0.9], 0.1: [0.80, 0.82, 0.84], 0.3: [0.70, 0.72, 0.74]},
+        "id_mlp": {0.0: [0.1, 0.1, 0.1], 0.1: [0.78, 0.80, 0.82], 0.3: [0.69, 0.70, 0.71]},
+        "ood_lp": {0.1: [0.5, 0.5, 0.5]},
+    }
+    rows = method_differences(summary, ["lp", "mlp"])
+    assert len(rows) == 1  # no ood_mlp: the OOD pair is left out
+    (row,) = rows
+    assert (row["a"], row["b"], row["kind"], row["n_seeds"]) == ("mlp", "lp", "id", 3)
+    # per seed: mean of (0.78-0.80, 0.69-0.70), (0.80-0.82, 0.70-0.72), (0.82-0.84, 0.71-0.74)
+    per_seed = [-0.015, -0.02, -0.025]
+    assert math.isclose(row["mean"], float(np.mean(per_seed)), abs_tol=1e-12)
+    m, lo, hi = mean_ci(per_seed)
+    assert np.allclose(row["ci"], (lo, hi))

@@ -380,7 +380,7 @@ def run_study(
 
     from nmtune.pretrain.figures import write_figures
     from nmtune.pretrain.train import load_checkpoint, pretrain
-    from nmtune.pretrain.verdict import claim_verdicts, correlation
+    from nmtune.pretrain.verdict import claim_verdicts, correlation, method_differences
 
     if not isinstance(n_jobs, int) or n_jobs < 1:
         raise ValueError(f"n_jobs must be a positive integer; received {n_jobs!r}.")
@@ -415,10 +415,12 @@ def run_study(
     verdicts = claim_verdicts(summary)
     ood = [(_model_summary(r)[f"ood_{probe}"], _model_summary(r)["lsvr_ood"]) for r in records]
     corr = correlation([a for a, _ in ood], [b for _, b in ood])
+    differences = method_differences(summary, list(config.methods))
     result = {
         "summary": {k: {str(g): v for g, v in d.items()} for k, d in summary.items()},
         "verdicts": [dataclasses.asdict(v) for v in verdicts],
         "ood_lp_vs_lsvr": corr,
+        "method_differences": differences,
         "wall_time_s": time.perf_counter() - t_start,
         "config": dataclasses.asdict(config),
     }
@@ -437,6 +439,18 @@ def run_study(
         f"(95 % CI [{corr['pearson_ci'][0]:+.3f}, {corr['pearson_ci'][1]:+.3f}]), "
         f"Spearman rho = {corr['spearman']:+.3f}",
     ]
+    if differences:
+        lines += [
+            "",
+            "Head against head on the noisy models (descriptive; per-seed mean over gamma > 0 of the accuracy "
+            "difference, averaged over tasks, 95 % t-CI over seeds):",
+            "",
+        ]
+        lines += [
+            f"- {r['a']} - {r['b']} ({r['kind'].upper()}): {r['mean']:+.4f} "
+            f"[{r['ci'][0]:+.4f}, {r['ci'][1]:+.4f}]"
+            for r in differences
+        ]
     lines += ["", *summary_table(summary)]
     (out / "verdict.md").write_text("\n".join(lines) + "\n")
     write_figures(summary, out)

@@ -34,6 +34,7 @@ __all__ = [
     "Verdict",
     "claim_verdicts",
     "correlation",
+    "method_differences",
     "REPRODUCED",
     "NOT_REPRODUCED",
     "INCONCLUSIVE",
@@ -223,6 +224,38 @@ def claim_verdicts(summary: dict, *, acc_margin: float = 0.005, metric_margin: f
             )
         )
     return out
+
+
+def method_differences(summary: dict, methods) -> list[dict]:
+    """Paired differences between every two heads on the noisy models (descriptive, not a claim).
+
+    Parameters
+    ----------
+    summary : dict
+        ``summary[f"{kind}_{method}"][gamma] -> list over seeds`` (seeds aligned across keys).
+    methods : sequence of str
+        Heads in the order they are compared (``a - b`` for ``a`` after ``b``).
+
+    Returns
+    -------
+    list of dict
+        One dict per (pair, kind in ``("id", "ood")``): ``a``, ``b``, ``kind``, ``mean`` and ``ci`` of the per-seed
+        mean over gamma > 0 of accuracy(a) - accuracy(b); pairs missing from ``summary`` are left out.
+    """
+    rows = []
+    for j, a in enumerate(methods):
+        for b in methods[:j]:
+            for kind in ("id", "ood"):
+                ta, tb = summary.get(f"{kind}_{a}"), summary.get(f"{kind}_{b}")
+                if ta is None or tb is None:
+                    continue
+                noisy = [g for g in sorted(ta) if g > 0 and g in tb]
+                if not noisy:
+                    continue
+                d = np.mean([_arr(ta, g) - _arr(tb, g) for g in noisy], axis=0)  # (S,)
+                m, lo, hi = mean_ci(d)
+                rows.append({"a": a, "b": b, "kind": kind, "mean": m, "ci": (lo, hi), "n_seeds": int(d.size)})
+    return rows
 
 
 def correlation(x, y) -> dict:
