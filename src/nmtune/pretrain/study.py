@@ -185,13 +185,12 @@ def head_epochs(config: StudyConfig, n_train: int) -> int:
     return max(config.head_epochs, -(-config.head_min_steps // steps_per_epoch))
 
 
-def _make_head(method: str, config: StudyConfig, n_train: int):
+def _make_head(method: str, config: StudyConfig, epochs: int | None):
     """An unfitted head with paper defaults (through the protocol's method registry) and the study's budget."""
     from nmtune.protocol.methods import build_estimator
 
-    seed, epochs = config.downstream_seed, head_epochs(config, n_train)
     params = {} if method == "logreg" else {"batch_size": config.head_batch_size}
-    return build_estimator(method, params, random_state=seed, device="cpu", epochs=epochs)
+    return build_estimator(method, params, random_state=config.downstream_seed, device="cpu", epochs=epochs)
 
 
 def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress: bool = True) -> dict:
@@ -221,8 +220,9 @@ def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress:
             if frac >= 1
             else _subset(y, max(10, int(round(frac * len(y)))), config.downstream_seed)
         )
+        epochs = None if method == "logreg" else head_epochs(config, idx.size)
         t0 = time.perf_counter()
-        head = _make_head(method, config, idx.size).fit(X[idx], y[idx])
+        head = _make_head(method, config, epochs).fit(X[idx], y[idx])
         fit_s = time.perf_counter() - t0
         for dom, (kind, _, yd) in task["domains"].items():
             pred = head.predict(enc["test/" + dom])
@@ -236,7 +236,7 @@ def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress:
                     "accuracy": float(accuracy_score(yd, pred)),
                     "macro_f1": float(f1_score(yd, pred, average="macro")),
                     "fit_s": fit_s,
-                    "epochs": None if method == "logreg" else head_epochs(config, idx.size),
+                    "epochs": epochs,
                 }
             )
     return {"rows": rows, "spectra": spectra}
