@@ -315,11 +315,9 @@ def _evaluate_checkpoint(ckpt_path, config: StudyConfig, tasks: list[dict], prog
 
 
 def _init_worker(config: StudyConfig, n_threads: int) -> None:
-    import torch
-    from threadpoolctl import threadpool_limits
+    from nmtune.protocol.grid import limit_worker_threads
 
-    torch.set_num_threads(n_threads)
-    threadpool_limits(n_threads)  # every native thread pool of this worker, for its lifetime
+    limit_worker_threads(n_threads)
     _WORKER.clear()
     _WORKER["config"] = config
 

@@ -232,12 +232,17 @@ def _estimated_cost(spec: RunSpec, task: FeatureTask) -> float:
     return per_candidate * max(1, len(method.candidates(spec.selection)))
 
 
-def _init_worker(tasks: dict, n_threads: int) -> None:
+def limit_worker_threads(n_threads: int) -> None:
+    """Cap torch and every native thread pool (BLAS, OpenMP) of this worker process, for its lifetime."""
     import torch
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(n_threads)
-    threadpool_limits(n_threads)  # every native thread pool (BLAS, OpenMP) of this worker, for its lifetime
+    threadpool_limits(n_threads)
+
+
+def _init_worker(tasks: dict, n_threads: int) -> None:
+    limit_worker_threads(n_threads)
     _WORKER_TASKS.clear()
     _WORKER_TASKS.update(tasks)
 
