@@ -23,8 +23,18 @@ import numpy as np
 
 
 def _start_server(encoder: str, batch_wait_ms: float):
-    cmd = [sys.executable, "-m", "nmtune", "serve", "--encoder", encoder, "--port", "0",
-           "--batch-wait-ms", str(batch_wait_ms)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nmtune",
+        "serve",
+        "--encoder",
+        encoder,
+        "--port",
+        "0",
+        "--batch-wait-ms",
+        str(batch_wait_ms),
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 180
@@ -69,14 +79,16 @@ def main(argv=None) -> int:
         texts = [t[: args.truncate] for t in texts]
     encoder = get_encoder(args.encoder)
     encoder.encode(texts[:8], progress=False)  # load the model before timing
-    t_local, X_local = _best_of(args.repeats, lambda: encoder.encode(texts, batch_size=args.batch_size,
-                                                                      progress=False))
+    t_local, X_local = _best_of(
+        args.repeats, lambda: encoder.encode(texts, batch_size=args.batch_size, progress=False)
+    )
     proc, url = _start_server(args.encoder, args.batch_wait_ms)
     rows = []
     try:
         for fmt in ("base64", "float"):
-            client = ApiEncoder(url, batch_size=args.batch_size, max_concurrency=args.concurrency,
-                                encoding_format=fmt)
+            client = ApiEncoder(
+                url, batch_size=args.batch_size, max_concurrency=args.concurrency, encoding_format=fmt
+            )
             client.encode(texts[:8], progress=False)  # model resolution, dim probe, warm server
             t_api, X_api = _best_of(args.repeats, lambda c=client: c.encode(texts, progress=False))
             diff = float(np.max(np.abs(X_api - X_local))) if len(texts) else 0.0
@@ -87,9 +99,11 @@ def main(argv=None) -> int:
         proc.wait(timeout=60)
 
     mean_chars = np.mean([len(t) for t in texts])
-    print(f"encoder {args.encoder}, {len(texts)} texts of {args.dataset} (mean {mean_chars:.0f} chars), "
-          f"batch {args.batch_size}, concurrency {args.concurrency}, best of {args.repeats}, "
-          f"{os.cpu_count()} CPU cores")
+    print(
+        f"encoder {args.encoder}, {len(texts)} texts of {args.dataset} (mean {mean_chars:.0f} chars), "
+        f"batch {args.batch_size}, concurrency {args.concurrency}, best of {args.repeats}, "
+        f"{os.cpu_count()} CPU cores"
+    )
     print(f"{'path':<26}{'seconds':>10}{'texts/s':>12}{'ratio':>9}{'max |diff|':>13}")
     print(f"{'in-process encode':<26}{t_local:>10.3f}{len(texts) / t_local:>12.1f}{1.0:>9.2f}{0.0:>13.1e}")
     for name, t, diff in rows:

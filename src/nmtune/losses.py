@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 
-
 def _check_2d(name: str, t: torch.Tensor) -> None:
     if t.ndim != 2:
         raise ValueError(f"{name} must be a 2-D (B, D) tensor; got shape {tuple(t.shape)}.")

@@ -44,8 +44,10 @@ class HashEncoder(Encoder):
 
 def make_texts(n: int, seed: int = 0) -> list[str]:
     """N short pseudo-sentences over a small vocabulary (deterministic)."""
-    words = ("the cat dog runs fast slow model noise label tune feature space singular value api server "
-             "client batch retry shard cache vector python encode").split()
+    words = (
+        "the cat dog runs fast slow model noise label tune feature space singular value api server "
+        "client batch retry shard cache vector python encode"
+    ).split()
     rng = np.random.default_rng(seed)
     return [" ".join(rng.choice(words, size=int(rng.integers(1, 12)))) for _ in range(n)]
 

@@ -15,5 +15,12 @@ parser.add_argument("--batch-wait-ms", type=float, default=2.0)
 parser.add_argument("--faults", default=None)
 parser.add_argument("--dim", type=int, default=32)
 args = parser.parse_args()
-serve(HashEncoder(args.dim), port=args.port, api_key=args.api_key, max_batch=args.max_batch,
-      max_request_bytes=args.max_request_bytes, batch_wait_ms=args.batch_wait_ms, faults=args.faults)
+serve(
+    HashEncoder(args.dim),
+    port=args.port,
+    api_key=args.api_key,
+    max_batch=args.max_batch,
+    max_request_bytes=args.max_request_bytes,
+    batch_wait_ms=args.batch_wait_ms,
+    faults=args.faults,
+)

@@ -28,8 +28,16 @@ def test_failed_extraction_resumes_with_only_the_missing_shards(tmp_path):
     texts = make_texts(100, seed=1)
     dataset = _csv_dataset(tmp_path, texts)
     cache = FeatureCache(tmp_path / "cache")
-    options = dict(model="hash-bow", dim=32, batch_size=8, max_concurrency=1, shard_size=16, max_retries=2,
-                   backoff_base_s=0.01, backoff_max_s=0.02)
+    options = dict(
+        model="hash-bow",
+        dim=32,
+        batch_size=8,
+        max_concurrency=1,
+        shard_size=16,
+        max_retries=2,
+        backoff_base_s=0.01,
+        backoff_max_s=0.02,
+    )
     # the first server fails for good after 5 requests: 2 shards of 16 rows (2 requests each) get saved
     with server_process(["--faults", "fail_after=5"]) as (url, _):
         port = urlparse(url).port

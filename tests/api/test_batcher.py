@@ -18,7 +18,7 @@ def test_concurrent_requests_are_batched_and_split_correctly(hash_encoder, texts
 
     async def main():
         batcher = MicroBatcher(encode, max_wait_s=0.01, max_inputs=64)
-        chunks = [texts[i:i + 1 + i % 5] for i in range(60)]
+        chunks = [texts[i : i + 1 + i % 5] for i in range(60)]
         results = await asyncio.gather(*(batcher.submit(c) for c in chunks))
         await batcher.aclose()
         return chunks, results, batcher.stats

@@ -22,8 +22,9 @@ def test_encode_equals_local_encoder_in_both_formats(hash_server, hash_encoder, 
     url, key = hash_server
     expected = hash_encoder.encode(texts, progress=False)
     for fmt in ("base64", "float"):
-        with ApiEncoder(url, model="hash-bow", api_key=key, batch_size=16, max_concurrency=3,
-                        encoding_format=fmt) as enc:
+        with ApiEncoder(
+            url, model="hash-bow", api_key=key, batch_size=16, max_concurrency=3, encoding_format=fmt
+        ) as enc:
             got = enc.encode(texts, progress=False)
             assert got.dtype == np.float32 and got.shape == (len(texts), 32)
             np.testing.assert_array_equal(got, expected)

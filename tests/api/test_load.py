@@ -14,15 +14,17 @@ def test_200_concurrent_requests_are_all_answered_correctly(hash_server, hash_en
     rng = np.random.default_rng(0)
     starts = rng.integers(0, len(texts) - 5, size=200)
     sizes = rng.integers(1, 6, size=200)
-    chunks = [texts[s:s + k] for s, k in zip(starts, sizes)]
+    chunks = [texts[s : s + k] for s, k in zip(starts, sizes)]
     before = httpx.get(f"{url}/health").json()["stats"]
 
     async def run():
         limits = httpx.Limits(max_connections=200)
         headers = {"authorization": f"Bearer {key}"}
         async with httpx.AsyncClient(limits=limits, headers=headers, timeout=60) as client:
-            coros = [client.post(f"{url}/v1/embeddings", json={"input": c, "encoding_format": "base64"})
-                     for c in chunks]
+            coros = [
+                client.post(f"{url}/v1/embeddings", json={"input": c, "encoding_format": "base64"})
+                for c in chunks
+            ]
             return await asyncio.wait_for(asyncio.gather(*coros), timeout=120)
 
     responses = asyncio.run(run())

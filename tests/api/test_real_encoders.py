@@ -44,8 +44,9 @@ def test_glove_over_http_equals_local(glove_server):
     texts += ["", "Punctuation only!?", "UPPER case Words", "unknownwordxyz"]
     enc = ApiEncoder(glove_server, api_key="k", batch_size=16, max_concurrency=4)
     assert (enc.model, enc.dim) == ("glove-50", 50)
-    np.testing.assert_array_equal(enc.encode(texts, progress=False),
-                                  get_encoder("glove-50").encode(texts, progress=False))
+    np.testing.assert_array_equal(
+        enc.encode(texts, progress=False), get_encoder("glove-50").encode(texts, progress=False)
+    )
 
 
 def test_nmtune_on_api_features_equals_nmtune_on_local_features(glove_server, tmp_path):
@@ -59,8 +60,12 @@ def test_nmtune_on_api_features_equals_nmtune_on_local_features(glove_server, tm
     dataset, cache = f"csv:{path}", FeatureCache(tmp_path / "cache")
     api = ApiEncoder(glove_server, api_key="k", batch_size=32)
     local = get_encoder("glove-50")
-    feats = {name: {split: get_features(e, dataset, split, cache=cache, progress=False)
-                    for split in ("train", "test")} for name, e in (("api", api), ("local", local))}
+    feats = {
+        name: {
+            split: get_features(e, dataset, split, cache=cache, progress=False) for split in ("train", "test")
+        }
+        for name, e in (("api", api), ("local", local))
+    }
     for split in ("train", "test"):
         np.testing.assert_array_equal(np.asarray(feats["api"][split].X), np.asarray(feats["local"][split].X))
     try:
@@ -82,8 +87,13 @@ def test_minilm_over_http_matches_local_on_a_handful_of_texts():
     from nmtune.api.background import serve_in_thread
     from nmtune.api.server import create_app
 
-    texts = ["Noisy labels in pre-training shape the feature space.", "a cat", "", "Tuning frozen features",
-             "The quick brown fox jumps over the lazy dog, again and again."]
+    texts = [
+        "Noisy labels in pre-training shape the feature space.",
+        "a cat",
+        "",
+        "Tuning frozen features",
+        "The quick brown fox jumps over the lazy dog, again and again.",
+    ]
     local = get_encoder("minilm")
     expected = local.encode(texts, progress=False)
     with serve_in_thread(create_app(local)) as url:

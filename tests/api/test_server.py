@@ -41,8 +41,9 @@ def test_single_string_input_and_models_and_health(hash_server, hash_encoder):
     url, key = hash_server
     r = _post(url, key, {"input": "the cat runs"})
     assert r.status_code == 200
-    np.testing.assert_array_equal(np.float32(r.json()["data"][0]["embedding"]),
-                                  hash_encoder.encode(["the cat runs"], progress=False)[0])
+    np.testing.assert_array_equal(
+        np.float32(r.json()["data"][0]["embedding"]), hash_encoder.encode(["the cat runs"], progress=False)[0]
+    )
     models = httpx.get(f"{url}/v1/models", headers={"authorization": f"Bearer {key}"}).json()
     assert [m["id"] for m in models["data"]] == ["hash-bow"]
     health = httpx.get(f"{url}/health").json()  # no key needed
@@ -53,8 +54,10 @@ def test_single_string_input_and_models_and_health(hash_server, hash_encoder):
 def test_missing_or_wrong_key_is_401(hash_server, header):
     url, _ = hash_server
     headers = {} if header is None else {"authorization": header}
-    for r in (httpx.post(f"{url}/v1/embeddings", json={"input": "x"}, headers=headers),
-              httpx.get(f"{url}/v1/models", headers=headers)):
+    for r in (
+        httpx.post(f"{url}/v1/embeddings", json={"input": "x"}, headers=headers),
+        httpx.get(f"{url}/v1/models", headers=headers),
+    ):
         assert r.status_code == 401
         err = r.json()["error"]
         assert err["code"] == "invalid_api_key" and "Bearer" in err["message"]

@@ -23,8 +23,9 @@ def test_response_round_trips_float32_exactly(fmt, rng):
 
 
 def test_base64_is_little_endian_float32_like_openai():
-    body = embedding_response(np.array([[1.0, -2.5]], np.float32), model="m", encoding_format="base64",
-                              prompt_tokens=1)
+    body = embedding_response(
+        np.array([[1.0, -2.5]], np.float32), model="m", encoding_format="base64", prompt_tokens=1
+    )
     raw = base64.b64decode(body["data"][0]["embedding"])
     assert raw == np.array([1.0, -2.5], dtype="<f4").tobytes()
 
@@ -128,8 +129,16 @@ def test_retryable_statuses():
 
 def test_fault_spec_parsing():
     cfg = parse_faults("429=0.1, 500=0.2,drop=0.05,slow=0.1,slow_s=1.5,retry_after=0.2,fail_after=7,seed=3")
-    assert cfg == FaultConfig(rate_429=0.1, rate_500=0.2, rate_drop=0.05, rate_slow=0.1, slow_s=1.5,
-                              retry_after_s=0.2, fail_after=7, seed=3)
+    assert cfg == FaultConfig(
+        rate_429=0.1,
+        rate_500=0.2,
+        rate_drop=0.05,
+        rate_slow=0.1,
+        slow_s=1.5,
+        retry_after_s=0.2,
+        fail_after=7,
+        seed=3,
+    )
     with pytest.raises(ValueError, match="Did you mean '429'"):
         parse_faults("428=0.1")
     with pytest.raises(ValueError, match="key=value"):

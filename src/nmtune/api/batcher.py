@@ -42,8 +42,13 @@ class MicroBatcher:
         ``requests``, ``inputs`` and ``batches`` counted so far, and ``largest_batch``.
     """
 
-    def __init__(self, encode_fn: Callable[[list[str]], np.ndarray], *, max_wait_s: float = 0.002,
-                 max_inputs: int = 512):
+    def __init__(
+        self,
+        encode_fn: Callable[[list[str]], np.ndarray],
+        *,
+        max_wait_s: float = 0.002,
+        max_inputs: int = 512,
+    ):
         self.encode_fn = encode_fn
         self.max_wait_s = float(max_wait_s)
         self.max_inputs = int(max_inputs)

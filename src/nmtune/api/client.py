@@ -93,22 +93,43 @@ class ApiEncoder:
 
     modality = "text"
 
-    def __init__(self, base_url: str, *, model: str | None = None, api_key: str | None = None,
-                 batch_size: int = 64, max_concurrency: int = 4, timeout: float = 60.0, max_retries: int = 8,
-                 retry_budget_s: float = 120.0, backoff_base_s: float = 0.25, backoff_max_s: float = 16.0,
-                 dim: int | None = None, encoding_format: str = "base64", shard_size: int | None = None,
-                 random_state: int | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str | None = None,
+        api_key: str | None = None,
+        batch_size: int = 64,
+        max_concurrency: int = 4,
+        timeout: float = 60.0,
+        max_retries: int = 8,
+        retry_budget_s: float = 120.0,
+        backoff_base_s: float = 0.25,
+        backoff_max_s: float = 16.0,
+        dim: int | None = None,
+        encoding_format: str = "base64",
+        shard_size: int | None = None,
+        random_state: int | None = None,
+    ):
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ValueError(
                 f"base_url must start with http:// or https://; received {base_url!r} "
                 "(e.g. 'api:http://127.0.0.1:8000' or ApiEncoder('https://api.openai.com/v1'))."
             )
-        for name, value in (("batch_size", batch_size), ("max_concurrency", max_concurrency),
-                            ("dim", 1 if dim is None else dim), ("shard_size", shard_size or 1)):
+        for name, value in (
+            ("batch_size", batch_size),
+            ("max_concurrency", max_concurrency),
+            ("dim", 1 if dim is None else dim),
+            ("shard_size", shard_size or 1),
+        ):
             if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; received {value!r}.")
-        for name, value in (("timeout", timeout), ("retry_budget_s", retry_budget_s),
-                            ("backoff_base_s", backoff_base_s), ("backoff_max_s", backoff_max_s)):
+        for name, value in (
+            ("timeout", timeout),
+            ("retry_budget_s", retry_budget_s),
+            ("backoff_base_s", backoff_base_s),
+            ("backoff_max_s", backoff_max_s),
+        ):
             if not value > 0:
                 raise ValueError(f"{name} must be a positive number of seconds; received {value!r}.")
         if int(max_retries) < 0:
@@ -171,8 +192,14 @@ class ApiEncoder:
         """Rows per feature-cache shard: small, so an interruption loses little."""
         return self.shard_size or self.batch_size * self.max_concurrency * 2
 
-    def encode(self, inputs: Sequence[str], *, batch_size: int | None = None, device: str = "cpu",
-               progress: bool = True) -> np.ndarray:
+    def encode(
+        self,
+        inputs: Sequence[str],
+        *,
+        batch_size: int | None = None,
+        device: str = "cpu",
+        progress: bool = True,
+    ) -> np.ndarray:
         """Embed texts through the API.
 
         Parameters
@@ -212,7 +239,7 @@ class ApiEncoder:
         pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="nmtune-api")
         try:
             with tqdm(total=len(texts), unit="text", desc=self.name, disable=not progress) as bar:
-                pending = {pool.submit(self._embed, texts[s:s + size], abort): s for s in starts}
+                pending = {pool.submit(self._embed, texts[s : s + size], abort): s for s in starts}
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_EXCEPTION)
                     for future in done:
@@ -220,7 +247,7 @@ class ApiEncoder:
                         if future.exception() is not None:
                             raise future.exception()
                         block = future.result()
-                        out[start:start + len(block)] = block
+                        out[start : start + len(block)] = block
                         bar.update(len(block))
         finally:
             abort.set()
@@ -249,13 +276,15 @@ class ApiEncoder:
         with self._lock:
             if self._client is None:
                 httpx = require("httpx", "api", "the embedding API client")
-                limits = httpx.Limits(max_connections=self.max_concurrency,
-                                      max_keepalive_connections=self.max_concurrency)
+                limits = httpx.Limits(
+                    max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency
+                )
                 self._client = httpx.Client(timeout=self.timeout, limits=limits)
             return self._client
 
-    def _request(self, method: str, url: str, payload: dict | None = None,
-                 abort: threading.Event | None = None) -> dict:
+    def _request(
+        self, method: str, url: str, payload: dict | None = None, abort: threading.Event | None = None
+    ) -> dict:
         """Send one request with retries; returns the decoded JSON body."""
         httpx = require("httpx", "api", "the embedding API client")
         client = self._http()
@@ -280,14 +309,20 @@ class ApiEncoder:
                         ) from exc
                 message = _error_message(response)
                 if not is_retryable_status(response.status_code):
-                    raise ApiRequestError(_rejection(method, url, response.status_code, message),
-                                          response.status_code)
+                    raise ApiRequestError(
+                        _rejection(method, url, response.status_code, message), response.status_code
+                    )
                 last = f"HTTP {response.status_code}: {message}"
                 retry_after = parse_retry_after(response.headers)
             attempt += 1
             elapsed = time.monotonic() - started
-            delay = retry_after if retry_after is not None else backoff_delay(
-                attempt, base_s=self.backoff_base_s, cap_s=self.backoff_max_s, rng=self._rng)
+            delay = (
+                retry_after
+                if retry_after is not None
+                else backoff_delay(
+                    attempt, base_s=self.backoff_base_s, cap_s=self.backoff_max_s, rng=self._rng
+                )
+            )
             if attempt > self.max_retries or elapsed + delay > self.retry_budget_s:
                 asked = f" (the server asked to wait {retry_after:.1f} s)" if retry_after is not None else ""
                 raise ApiError(
@@ -375,6 +410,7 @@ def load_api_encoder(spec: str, **options) -> ApiEncoder:
         options["model"] = model
     if not url:
         url = options.pop("base_url", None) or next(
-            (os.environ[k] for k in BASE_URL_ENVS if os.environ.get(k)), DEFAULT_BASE_URL)
+            (os.environ[k] for k in BASE_URL_ENVS if os.environ.get(k)), DEFAULT_BASE_URL
+        )
     options.pop("base_url", None)
     return ApiEncoder(url, **options)

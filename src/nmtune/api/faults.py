@@ -65,8 +65,14 @@ class FaultConfig:
 
 
 _SPEC_KEYS = {
-    "429": "rate_429", "500": "rate_500", "drop": "rate_drop", "slow": "rate_slow", "slow_s": "slow_s",
-    "retry_after": "retry_after_s", "fail_after": "fail_after", "seed": "seed",
+    "429": "rate_429",
+    "500": "rate_500",
+    "drop": "rate_drop",
+    "slow": "rate_slow",
+    "slow_s": "slow_s",
+    "retry_after": "retry_after_s",
+    "fail_after": "fail_after",
+    "seed": "seed",
 }
 
 
@@ -153,14 +159,20 @@ class FaultInjectionMiddleware:
         if kind == "429":
             wait_s = self.config.retry_after_s
             headers = {} if wait_s is None else {"retry-after": f"{wait_s:g}"}
-            return await _send_error(send, 429, "Rate limit reached (injected fault).", "rate_limit_exceeded",
-                                     headers)
+            return await _send_error(
+                send, 429, "Rate limit reached (injected fault).", "rate_limit_exceeded", headers
+            )
         if kind in ("500", "outage"):
             status = 500 if kind == "500" else 503
             return await _send_error(send, status, f"Injected {kind} fault.", "server_error", {})
         if kind == "drop":
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")],
+                }
+            )
             await send({"type": "http.response.body", "body": b'{"object": "list", "da', "more_body": True})
             return None  # the server closes the connection: the client sees a truncated response
         if kind == "slow":

@@ -31,10 +31,19 @@ DEFAULT_MAX_BATCH = 2048
 DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
-def create_app(encoder, *, model_name: str | None = None, api_key: str | None = None,
-               max_batch: int = DEFAULT_MAX_BATCH, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
-               batch_wait_ms: float = 2.0, max_batch_inputs: int = 512, encode_batch_size: int = 64,
-               device: str = "cpu", faults: FaultConfig | None = None):
+def create_app(
+    encoder,
+    *,
+    model_name: str | None = None,
+    api_key: str | None = None,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    batch_wait_ms: float = 2.0,
+    max_batch_inputs: int = 512,
+    encode_batch_size: int = 64,
+    device: str = "cpu",
+    faults: FaultConfig | None = None,
+):
     """Build the FastAPI application serving ``encoder``.
 
     Parameters
@@ -145,8 +154,10 @@ def create_app(encoder, *, model_name: str | None = None, api_key: str | None = 
             req = parse_embedding_request(payload, max_batch=max_batch, dim=dim)
             if req.model is not None and req.model != model:
                 raise WireError(
-                    404, f"The model {req.model!r} does not exist here; this server serves {model!r}.",
-                    param="model", code="model_not_found",
+                    404,
+                    f"The model {req.model!r} does not exist here; this server serves {model!r}.",
+                    param="model",
+                    code="model_not_found",
                 )
         except WireError as exc:
             return fail(exc)
@@ -159,8 +170,9 @@ def create_app(encoder, *, model_name: str | None = None, api_key: str | None = 
             bad = int(np.argwhere(~np.isfinite(vectors))[0, 0])
             message = f"The encoder produced NaN or infinite values for input {bad}; nothing was returned."
             return fail(WireError(500, message, code="encoder_error"))
-        body = embedding_response(vectors, model=model, encoding_format=req.encoding_format,
-                                  prompt_tokens=count_tokens(req.texts))
+        body = embedding_response(
+            vectors, model=model, encoding_format=req.encoding_format, prompt_tokens=count_tokens(req.texts)
+        )
         return JSONResponse(body)
 
     if faults is not None:
@@ -195,11 +207,21 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return socket.create_server((host, port), family=family, backlog=2048)
 
 
-def serve(encoder, *, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
-          max_batch: int = DEFAULT_MAX_BATCH, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
-          batch_wait_ms: float = 2.0, model_name: str | None = None, device: str = "cpu",
-          faults: FaultConfig | str | None = None, graceful_timeout_s: float = 30.0,
-          log_level: str = "warning") -> None:
+def serve(
+    encoder,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    api_key: str | None = None,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    batch_wait_ms: float = 2.0,
+    model_name: str | None = None,
+    device: str = "cpu",
+    faults: FaultConfig | str | None = None,
+    graceful_timeout_s: float = 30.0,
+    log_level: str = "warning",
+) -> None:
     """Serve ``encoder`` over HTTP until SIGINT/SIGTERM (blocking).
 
     Prints ``nmtune serve: serving MODEL (dim D) at http://HOST:PORT`` on stdout once the socket listens,
@@ -229,16 +251,27 @@ def serve(encoder, *, host: str = "127.0.0.1", port: int = 8000, api_key: str | 
         from nmtune.api.faults import parse_faults
 
         faults = parse_faults(faults)
-    app = create_app(encoder, model_name=model_name, api_key=api_key, max_batch=max_batch,
-                     max_request_bytes=max_request_bytes, batch_wait_ms=batch_wait_ms, device=device,
-                     faults=faults)
+    app = create_app(
+        encoder,
+        model_name=model_name,
+        api_key=api_key,
+        max_batch=max_batch,
+        max_request_bytes=max_request_bytes,
+        batch_wait_ms=batch_wait_ms,
+        device=device,
+        faults=faults,
+    )
     sock = bind_socket(host, port)
     bound_port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    print(f"nmtune serve: serving {encoder.name if model_name is None else model_name} (dim {encoder.dim}) "
-          f"at http://{shown}:{bound_port}", flush=True)
-    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=graceful_timeout_s,
-                            lifespan="on")
+    print(
+        f"nmtune serve: serving {encoder.name if model_name is None else model_name} (dim {encoder.dim}) "
+        f"at http://{shown}:{bound_port}",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        app, log_level=log_level, timeout_graceful_shutdown=graceful_timeout_s, lifespan="on"
+    )
     try:
         uvicorn.Server(config).run(sockets=[sock])  # re-raises SIGTERM/SIGINT after a graceful shutdown
     finally:

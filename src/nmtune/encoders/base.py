@@ -224,8 +224,12 @@ class Encoder:
         from tqdm.auto import tqdm
 
         with tqdm(
-            total=n, desc=f"encode {self.name}", unit=self._unit, disable=not progress,
-            delay=PROGRESS_DELAY_S, leave=False,
+            total=n,
+            desc=f"encode {self.name}",
+            unit=self._unit,
+            disable=not progress,
+            delay=PROGRESS_DELAY_S,
+            leave=False,
         ) as bar:
             for start in range(0, n, batch_size):
                 idx = order[start : start + batch_size]

@@ -52,8 +52,13 @@ class EfficientNetLite0Encoder(Encoder):
 
     _unit = "img"
 
-    def __init__(self, input_size: int = DEFAULT_INPUT_SIZE, crop_fraction: float = 1.0, weights=None,
-                 name: str = "efficientnet-lite0"):
+    def __init__(
+        self,
+        input_size: int = DEFAULT_INPUT_SIZE,
+        crop_fraction: float = 1.0,
+        weights=None,
+        name: str = "efficientnet-lite0",
+    ):
         if isinstance(input_size, bool) or not isinstance(input_size, int | np.integer) or input_size < 16:
             raise ValueError(f"input_size must be an integer >= 16 (pixels), got {input_size!r}.")
         if not 0 < float(crop_fraction) <= 1:
@@ -105,8 +110,15 @@ class EfficientNetLite0Encoder(Encoder):
         -------
         torch.Tensor, float32, shape (B, 3, input_size, input_size)
         """
-        return images_to_tensor(batch, size=self.input_size, crop_fraction=self.crop_fraction, mean=MEAN,
-                                std=STD, device=device, name=self.name)
+        return images_to_tensor(
+            batch,
+            size=self.input_size,
+            crop_fraction=self.crop_fraction,
+            mean=MEAN,
+            std=STD,
+            device=device,
+            name=self.name,
+        )
 
     def _encode_batch(self, batch, device):
         model = self.model

@@ -121,16 +121,23 @@ class EfficientNetLite(nn.Module):
         Before the classifier (identity in ``eval()``).
     """
 
-    def __init__(self, stages=LITE0_STAGES, stem_channels: int = 32, head_channels: int = 1280,
-                 num_classes: int = 1000, dropout: float = 0.2):
+    def __init__(
+        self,
+        stages=LITE0_STAGES,
+        stem_channels: int = 32,
+        head_channels: int = 1280,
+        num_classes: int = 1000,
+        dropout: float = 0.2,
+    ):
         super().__init__()
         self._conv_stem = Conv2dSame(3, stem_channels, 3, stride=2, bias=False)
         self._bn0 = _bn(stem_channels)
         blocks = []
         for repeats, kernel, stride, expand, c_in, c_out in stages:
             for r in range(repeats):
-                blocks.append(MBConvBlock(kernel, stride if r == 0 else 1, expand, c_in if r == 0 else c_out,
-                                          c_out))
+                blocks.append(
+                    MBConvBlock(kernel, stride if r == 0 else 1, expand, c_in if r == 0 else c_out, c_out)
+                )
         self._blocks = nn.ModuleList(blocks)
         self._conv_head = Conv2dSame(stages[-1][-1], head_channels, 1, bias=False)
         self._bn1 = _bn(head_channels)

@@ -50,8 +50,15 @@ class GloveEncoder(Encoder):
         self._vocab = None
 
     def _fingerprint_parts(self) -> dict:
-        return {"weights": file_digest(self.vectors_path), "vocab": file_digest(self.vocab_path),
-                "tokens": TOKEN_PATTERN, "lower": True, "oov": "skip", "empty": "zeros", "pool": "mean"}
+        return {
+            "weights": file_digest(self.vectors_path),
+            "vocab": file_digest(self.vocab_path),
+            "tokens": TOKEN_PATTERN,
+            "lower": True,
+            "oov": "skip",
+            "empty": "zeros",
+            "pool": "mean",
+        }
 
     def _load(self):
         if self._vocab is None:

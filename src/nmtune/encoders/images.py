@@ -126,8 +126,16 @@ def _array_batch_to_tensor(arr: np.ndarray, device, name: str) -> torch.Tensor:
     return t.permute(0, 3, 1, 2)
 
 
-def images_to_tensor(batch, *, size: int, crop_fraction: float = 1.0, mean=(0.5, 0.5, 0.5),
-                     std=(0.5, 0.5, 0.5), device="cpu", name: str = "encoder") -> torch.Tensor:
+def images_to_tensor(
+    batch,
+    *,
+    size: int,
+    crop_fraction: float = 1.0,
+    mean=(0.5, 0.5, 0.5),
+    std=(0.5, 0.5, 0.5),
+    device="cpu",
+    name: str = "encoder",
+) -> torch.Tensor:
     """Turn a batch of images into a normalised model input.
 
     Parameters
@@ -152,8 +160,12 @@ def images_to_tensor(batch, *, size: int, crop_fraction: float = 1.0, mean=(0.5,
     if isinstance(batch, np.ndarray):
         x = _resize_crop(_array_batch_to_tensor(batch, device, name), size, crop_fraction)
     else:
-        parts = [_resize_crop(_array_batch_to_tensor(_load_one(item, name)[None], device, name), size,
-                              crop_fraction) for item in batch]
+        parts = [
+            _resize_crop(
+                _array_batch_to_tensor(_load_one(item, name)[None], device, name), size, crop_fraction
+            )
+            for item in batch
+        ]
         x = torch.cat(parts, dim=0)
     m = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     s = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)

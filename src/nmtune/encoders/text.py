@@ -106,8 +106,9 @@ class HFEncoder(Encoder):
         Registry name, default ``"hf:" + path_or_id``.
     """
 
-    def __init__(self, path_or_id: str, pooling: str = "mean", normalize: bool = False, max_length=None,
-                 name=None):
+    def __init__(
+        self, path_or_id: str, pooling: str = "mean", normalize: bool = False, max_length=None, name=None
+    ):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
         self.model_dir = resolve_model_dir(path_or_id)
@@ -124,8 +125,12 @@ class HFEncoder(Encoder):
         self._model = None
 
     def _fingerprint_parts(self) -> dict:
-        return {"weights": tree_digest(self.model_dir), "pooling": self.pooling, "normalize": self.normalize,
-                "max_length": self.max_length}
+        return {
+            "weights": tree_digest(self.model_dir),
+            "pooling": self.pooling,
+            "normalize": self.normalize,
+            "max_length": self.max_length,
+        }
 
     @property
     def max_length(self) -> int:
@@ -154,8 +159,9 @@ class HFEncoder(Encoder):
         return length_order(items)
 
     def _encode_batch(self, batch, device):
-        tok = self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_length,
-                             return_tensors="pt").to(device)
+        tok = self.tokenizer(
+            batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        ).to(device)
         model = _move(self.model, device)
         with torch.inference_mode():
             hidden = model(**tok).last_hidden_state  # (B, T, D)
@@ -236,8 +242,13 @@ class STEncoder(Encoder):
     def _encode_batch(self, batch, device):
         model = _move(self.model, device)
         with torch.inference_mode():
-            out = model.encode(batch, batch_size=len(batch), show_progress_bar=False, convert_to_numpy=True,
-                               device=str(device))
+            out = model.encode(
+                batch,
+                batch_size=len(batch),
+                show_progress_bar=False,
+                convert_to_numpy=True,
+                device=str(device),
+            )
         return np.asarray(out, dtype=np.float32)
 
 

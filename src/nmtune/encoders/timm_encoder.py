@@ -37,8 +37,9 @@ class TimmEncoder(Encoder):
 
     _unit = "img"
 
-    def __init__(self, model_name: str, pretrained: bool = True, input_size=None, name=None,
-                 **create_options):
+    def __init__(
+        self, model_name: str, pretrained: bool = True, input_size=None, name=None, **create_options
+    ):
         set_offline_defaults()
         timm = require("timm", "timm", "timm: encoders")
         model = timm.create_model(model_name, pretrained=pretrained, num_classes=0, **create_options)
@@ -50,8 +51,13 @@ class TimmEncoder(Encoder):
         self.mean, self.std = tuple(cfg["mean"]), tuple(cfg["std"])
 
     def _fingerprint_parts(self) -> dict:
-        return {"weights": state_dict_digest(self.model.state_dict()), "input_size": self.input_size,
-                "crop_fraction": self.crop_fraction, "mean": self.mean, "std": self.std}
+        return {
+            "weights": state_dict_digest(self.model.state_dict()),
+            "input_size": self.input_size,
+            "crop_fraction": self.crop_fraction,
+            "mean": self.mean,
+            "std": self.std,
+        }
 
     def _validate_inputs(self, inputs):
         return validate_images(inputs, self.name)
@@ -59,8 +65,15 @@ class TimmEncoder(Encoder):
     def _encode_batch(self, batch, device):
         if next(self.model.parameters()).device != torch.device(device):
             self.model.to(device)
-        x = images_to_tensor(batch, size=self.input_size, crop_fraction=self.crop_fraction, mean=self.mean,
-                             std=self.std, device=device, name=self.name)
+        x = images_to_tensor(
+            batch,
+            size=self.input_size,
+            crop_fraction=self.crop_fraction,
+            mean=self.mean,
+            std=self.std,
+            device=device,
+            name=self.name,
+        )
         with torch.inference_mode():
             return self.model(x)  # (B, num_features)
 
