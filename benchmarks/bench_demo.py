@@ -22,7 +22,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.cold:
             os.environ["NMTUNE_CACHE_DIR"] = os.path.join(tmp, "cache")
-        from nmtune.protocol.demo import run_demo
+        from nmtune.apps.run import run_demo
 
         t0 = time.perf_counter()
         out = run_demo(os.path.join(tmp, "demo"), n_jobs=args.n_jobs, progress=False)

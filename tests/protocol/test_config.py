@@ -1,6 +1,6 @@
 import pytest
 
-from nmtune.config import GridConfig, config_from_dict, list_presets, load_config
+from nmtune.protocol.config import GridConfig, config_from_dict, list_presets, load_config
 
 
 def test_yaml_into_frozen_dataclass(tmp_path):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from nmtune.config import GridConfig
 from nmtune.protocol import example_task, run_grid
+from nmtune.protocol.config import GridConfig
 from nmtune.results import ResultsStore
 
 

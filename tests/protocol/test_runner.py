@@ -4,10 +4,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from nmtune.config import GridConfig
 from nmtune.protocol import RunSpec, expand_grid, get_method, list_methods, run_one
 from nmtune.protocol import example_task as digits_task
 from nmtune.protocol import runner as runner_mod
+from nmtune.protocol.config import GridConfig
 
 
 def test_run_id_is_a_hash_of_the_config_and_ignores_device():

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from nmtune.config import GridConfig
 from nmtune.protocol import example_task, run_grid
+from nmtune.protocol.config import GridConfig
 from nmtune.report import build_report, paired_differences, summarise, t_interval, unit_rows
 from nmtune.results import ResultsStore
 

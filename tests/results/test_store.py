@@ -8,15 +8,15 @@ import time
 
 import pytest
 
-from nmtune.config import GridConfig
 from nmtune.protocol import example_task, expand_grid, run_grid
+from nmtune.protocol.config import GridConfig
 from nmtune.results import ResultsStore
 
 GRID = GridConfig(methods=("logreg",), fractions=(0.5, 1.0), seeds=tuple(range(5)))
 
 SCRIPT = """
 import sys
-from nmtune.config import GridConfig
+from nmtune.protocol.config import GridConfig
 from nmtune.protocol import example_task, run_grid
 cfg = GridConfig(methods=("logreg",), fractions=(0.5, 1.0), seeds=tuple(range(5)))
 run_grid(cfg, tasks=[example_task(n_train=150)], store=sys.argv[1], progress=False)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nmtune.cli import main
-from nmtune.io import save_feature_file
+from nmtune.feature_files import save_feature_file
 from nmtune.spectrum import spectrum_metrics
 
 

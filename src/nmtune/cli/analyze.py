@@ -24,7 +24,7 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
-    from nmtune.spectrum.analyze import analyze_feature_file
+    from nmtune.apps.analyze import analyze_feature_file
 
     out = args.out or f"{Path(args.features).stem}-spectrum"
     m = analyze_feature_file(

@@ -21,7 +21,7 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
-    from nmtune.protocol.demo import run_demo
+    from nmtune.apps.run import run_demo
 
     out = run_demo(args.out, n_jobs=args.n_jobs, progress=not args.no_progress)
     return 1 if out["grid"].n_failed else 0

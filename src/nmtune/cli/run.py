@@ -23,8 +23,8 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
-    from nmtune.config import load_config
-    from nmtune.protocol.demo import run_config
+    from nmtune.apps.run import run_config
+    from nmtune.protocol.config import load_config
 
     cfg = load_config(args.config)
     changes = {

@@ -12,7 +12,7 @@ def register(subparsers) -> None:
         help="fit a head on a feature file and save it",
         description="Fit LP / MLP / NMTune (or any protocol method) on features "
         "(.npy/.npz/.csv/.parquet) and "
-        "save the fitted estimator with its config and metrics (torch.save; load with nmtune.protocol.tune."
+        "save the fitted estimator with its config and metrics (torch.save; load with nmtune.apps.tune."
         "load_tuned).",
     )
     p.add_argument("features", metavar="FEATURES", help="training feature file")
@@ -36,7 +36,7 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
-    from nmtune.protocol.tune import tune_features
+    from nmtune.apps.tune import tune_features
 
     params = {}
     for item in args.param:

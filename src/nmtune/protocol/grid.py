@@ -12,8 +12,8 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from nmtune.config import GridConfig
 from nmtune.exceptions import require
+from nmtune.protocol.config import GridConfig
 from nmtune.protocol.methods import get_method
 from nmtune.protocol.runner import RunSpec, run_one
 from nmtune.protocol.tasks import FeatureTask
@@ -115,7 +115,7 @@ def run_grid(
     GridResult
     """
     if tasks is None:
-        from nmtune.protocol.suites import config_feature_tasks
+        from nmtune.protocol.feature_tasks import config_feature_tasks
 
         tasks = config_feature_tasks(config, progress=progress)
     own = not isinstance(store, ResultsStore)

@@ -3,7 +3,6 @@
 Shapes: X is (N, D) (numpy array, memmap or CPU tensor); singular values have length ``min(N, D)``.
 """
 
-from nmtune.spectrum.analyze import analyze_feature_file
 from nmtune.spectrum.metrics import (
     largest_singular_value_ratio,
     metrics_from_singular_values,
@@ -15,7 +14,6 @@ from nmtune.spectrum.plot import plot_spectrum
 from nmtune.spectrum.svd import singular_values
 
 __all__ = [
-    "analyze_feature_file",
     "largest_singular_value_ratio",
     "metrics_from_singular_values",
     "plot_spectrum",

@@ -30,7 +30,7 @@ def analyze_feature_file(
     Parameters
     ----------
     path : str or path-like
-        Feature file (``.npy``, ``.npz``, ``.csv``, ``.parquet``; see :func:`nmtune.io.load_feature_file`).
+        Feature file (``.npy``, ``.npz``, ``.csv``, ``.parquet``; see :func:`nmtune.feature_files.load_feature_file`).
     out_dir : str or path-like
         Output folder (created).
     label_column : str, optional
@@ -50,7 +50,7 @@ def analyze_feature_file(
         The metrics of :func:`nmtune.spectrum.spectrum_metrics` plus ``source``, ``n_labels`` (number of
         distinct labels or None), ``method`` and the paths written (``json``, ``png``).
     """
-    from nmtune.io import load_feature_file
+    from nmtune.feature_files import load_feature_file
 
     X, y = load_feature_file(path, label_column=label_column)
     s = singular_values(X, center=center, normalize_rows=normalize_rows, method=method, progress=progress)

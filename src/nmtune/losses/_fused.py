@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-_ZERO_TOL = 10.0  # eigenvalues below _ZERO_TOL · eps · λ_max are numerical zeros (shared with nmtune.losses)
+ZERO_TOL = 10.0  # eigenvalues below ZERO_TOL · eps · λ_max are numerical zeros (shared with nmtune.losses)
 _NORM_EPS = 1e-12  # torch.nn.functional.normalize's default
 
 
@@ -40,7 +40,7 @@ def _unit_rows_backward(g, unit, clamped, active):
 def _svd_coefficients(eig: torch.Tensor, top_k: int):
     """Loss value and per-eigenvalue gradient coefficients ``a_i / σ_i`` from ascending eigenvalues."""
     eig = eig.flip(0)
-    tol = _ZERO_TOL * torch.finfo(eig.dtype).eps * eig[0].clamp_min(0)
+    tol = ZERO_TOL * torch.finfo(eig.dtype).eps * eig[0].clamp_min(0)
     keep = eig > tol
     sigma = torch.where(keep, eig.clamp_min(0).sqrt(), torch.zeros_like(eig))
     total = sigma.sum().clamp_min(torch.finfo(eig.dtype).tiny)

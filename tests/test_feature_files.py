@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nmtune.io import load_feature_file, save_feature_file
+from nmtune.feature_files import load_feature_file, save_feature_file
 
 
 @pytest.fixture

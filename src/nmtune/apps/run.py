@@ -1,13 +1,29 @@
-"""``nmtune demo``: the main job on the embedded default encoders and suites (packaged preset ``demo``)."""
+"""``nmtune run`` and ``nmtune demo``: run a grid configuration, build its report, print the results table.
+
+The demo is the packaged preset ``demo`` (the main job on the embedded default encoders and suites).
+"""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from nmtune.config import load_config
+from nmtune.protocol.config import load_config
 
 __all__ = ["run_demo", "run_config"]
+
+# columns of the report's results table printed on the console
+_CONSOLE_COLUMNS = (
+    "encoder",
+    "suite",
+    "method",
+    "seeds",
+    "tasks",
+    "ID acc",
+    "OOD acc",
+    "ID macro-F1",
+    "OOD macro-F1",
+)
 
 
 def run_config(config, *, progress: bool = True, report: bool = True, echo=print) -> dict:
@@ -41,7 +57,7 @@ def run_config(config, *, progress: bool = True, report: bool = True, echo=print
         head, body = results_table(unit_rows(records))
         paths = build_report(st, config.report_dir) if report and config.report_dir else None
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(head)]
-    keep = [0, 1, 2, 6, 7, 8, 9, 10, 11]
+    keep = [head.index(name) for name in _CONSOLE_COLUMNS]
     echo("  ".join(head[i].ljust(widths[i]) for i in keep))
     for r in body:
         echo("  ".join(r[i].ljust(widths[i]) for i in keep))

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from nmtune.apps.tune import load_tuned, tune_features
 from nmtune.cli import main
 from nmtune.protocol import example_task
-from nmtune.protocol.tune import load_tuned, tune_features
 
 
 def _files(tmp_path):

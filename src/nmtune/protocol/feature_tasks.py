@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nmtune.config import GridConfig
+from nmtune.protocol.config import GridConfig
 from nmtune.protocol.tasks import EvalDomain, FeatureTask, cap_indices
 
 __all__ = ["capped_name", "suite_feature_tasks", "config_feature_tasks"]

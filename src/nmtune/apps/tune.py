@@ -27,7 +27,7 @@ def _read_labels(path) -> np.ndarray:
 
 
 def _load(features, labels, label_column, what):
-    from nmtune.io import load_feature_file
+    from nmtune.feature_files import load_feature_file
 
     X, y = load_feature_file(features, label_column=label_column)
     if labels is not None:
@@ -79,7 +79,7 @@ def tune_features(
     Parameters
     ----------
     features : path
-        Training features (``.npy``/``.npz``/``.csv``/``.parquet``, see :func:`nmtune.io.load_feature_file`).
+        Training features (``.npy``/``.npz``/``.csv``/``.parquet``, see :func:`nmtune.feature_files.load_feature_file`).
     out : path
         Output file (``.pt``).
     method : str

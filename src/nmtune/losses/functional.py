@@ -13,9 +13,9 @@ covariance and runs a full SVD per batch. Here both come from one B x B Gram mat
 * the singular values of ``z`` are the square roots of the eigenvalues of ``G`` (symmetric eigen-solver on B x B).
 
 When D <= B the D x D matrices are used instead. The eigenvalue route squares the condition number: eigenvalues
-below ``_ZERO_TOL · eps(dtype) · λ_max`` are numerical noise and are treated as exact zeros (singular values below
+below ``ZERO_TOL · eps(dtype) · λ_max`` are numerical noise and are treated as exact zeros (singular values below
 ``sqrt(10·eps)·σ₁``: 1.1e-3 σ₁ in float32, 4.7e-8 σ₁ in float64). ``method="svd"`` uses a full SVD instead.
-Both are checked against references written straight from the equations in ``tests/test_losses.py``.
+Both are checked against references written straight from the equations in ``tests/losses/test_functional.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from nmtune._fused_regulariser import _ZERO_TOL, fused_regulariser
+from nmtune.losses._fused import ZERO_TOL, fused_regulariser
 
 __all__ = [
     "consistency_loss",
@@ -108,7 +108,7 @@ def covariance_loss(z: torch.Tensor) -> torch.Tensor:
 def _sqrt_eigenvalues(moment: torch.Tensor) -> torch.Tensor:
     """Singular values (descending) from a symmetric PSD second-moment matrix, noise eigenvalues set to 0."""
     eig = torch.linalg.eigvalsh(moment).flip(0)  # descending
-    tol = _ZERO_TOL * torch.finfo(moment.dtype).eps * eig[0].detach().clamp_min(0)
+    tol = ZERO_TOL * torch.finfo(moment.dtype).eps * eig[0].detach().clamp_min(0)
     keep = eig > tol
     # where() with a safe argument keeps sqrt's gradient finite for the dropped eigenvalues
     return torch.where(keep, torch.sqrt(torch.where(keep, eig, torch.ones_like(eig))), torch.zeros_like(eig))
@@ -183,7 +183,7 @@ def nmtune_regulariser(
     """Weighted sum ``w_mse·L_MSE + w_cov·L_COV + w_svd·L_SVD`` sharing one second-moment matrix.
 
     Terms with weight 0 are not computed. With ``method="gram"`` (default) the sum is one autograd function with a
-    closed-form backward (:mod:`nmtune._fused_regulariser`); ``method="svd"`` composes the functions above.
+    closed-form backward (:mod:`nmtune.losses._fused`); ``method="svd"`` composes the functions above.
     The paper's objective is ``L_CE + λ·(this with weights (1, 1, 1))``.
 
     Parameters
