@@ -1,0 +1,3 @@
+"""Private helpers that several packages need, each written once (validation, files, statistics, processes,
+devices, registries). Nothing here imports from the rest of :mod:`nmtune`; everything else may import from here.
+"""
