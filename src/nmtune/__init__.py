@@ -2,10 +2,27 @@
 
 Tuning heads (linear probing, MLP tuning, NMTune) as scikit-learn classifiers, NMTune's regularisers, feature
 spectrum analysis, exact label noise, feature sources with an on-disk cache, and the evaluation protocol.
+
+The heads are imported on first use (``from nmtune import NMTune``), so ``import nmtune`` and the command line's
+``--help`` do not load torch.
 """
 
 __version__ = "0.1.0"
 
-from nmtune.heads import LinearProbe, MLPTuning, NMTune  # noqa: E402
-
 __all__ = ["LinearProbe", "MLPTuning", "NMTune", "__version__"]
+
+_LAZY = {"LinearProbe": "nmtune.heads", "MLPTuning": "nmtune.heads", "NMTune": "nmtune.heads"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nmtune' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
