@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from nmtune.protocol.evaluate import evaluate_domain
 from nmtune.protocol.methods import build_estimator, get_method
 
 __all__ = ["tune_features", "load_tuned"]
@@ -44,20 +45,8 @@ def _load(features, labels, label_column, what):
 
 
 def _metrics(est, X, y, transforms: bool) -> dict[str, float]:
-    from sklearn.metrics import accuracy_score, f1_score
-
-    from nmtune.spectrum import spectrum_metrics
-
-    pred = est.predict(X)
-    seen = est.transform(X) if transforms else X
-    spec = spectrum_metrics(np.asarray(seen, dtype=np.float64))
-    return {
-        "n": int(len(y)),
-        "accuracy": float(accuracy_score(y, pred)),
-        "macro_f1": float(f1_score(y, pred, average="macro")),
-        "sve": float(spec["sve"]),
-        "lsvr": float(spec["lsvr"]),
-    }
+    metrics, _ = evaluate_domain(est, X, y, transforms=transforms)
+    return metrics
 
 
 def tune_features(
