@@ -17,6 +17,7 @@ seeds: [0, 1]
 max_train: 120
 max_eval: 80
 epochs: 3
+min_steps: 0
 store: {store}
 report_dir: {report}
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["NMTuneError", "MissingDependencyError", "unknown_name_error", "require"]
+__all__ = ["NMTuneError", "MissingDependencyError", "TrainingDivergedError", "unknown_name_error", "require"]
 
 
 class NMTuneError(Exception):
@@ -17,6 +17,10 @@ class NMTuneError(Exception):
 
 class MissingDependencyError(ImportError, NMTuneError):
     """An optional dependency is not installed."""
+
+
+class TrainingDivergedError(ValueError, FloatingPointError, NMTuneError):
+    """A head's training loss became NaN or infinite (unscaled features or too large a learning rate)."""
 
 
 def unknown_name_error(kind: str, received: str, valid: Iterable[str]) -> ValueError:

@@ -75,7 +75,7 @@ def test_nmtune_on_api_features_equals_nmtune_on_local_features(glove_server, tm
     fitted = {}
     for name in ("api", "local"):
         tr = feats[name]["train"]
-        head = NMTune(epochs=30, batch_size=32, lr=1e-2, random_state=0, progress=False)
+        head = NMTune(epochs=30, min_steps=0, batch_size=32, lr=1e-2, random_state=0, progress=False)
         fitted[name] = head.fit(np.asarray(tr.X), tr.y)
     X_test = np.asarray(feats["local"]["test"].X)
     np.testing.assert_array_equal(fitted["api"].predict_proba(X_test), fitted["local"].predict_proba(X_test))

@@ -17,7 +17,12 @@ def _files(tmp_path):
 # The heads' paper defaults (batch 256, lr 1e-3) give one step per epoch on 200 rows; a smaller batch and a
 # larger lr let NMTune learn in 5 epochs, so the accuracy check is meaningful and the test stays fast.
 @pytest.mark.parametrize(
-    "method,params", [("logreg", {"C": 1.0}), ("nmtune", {"batch_size": 32, "lr": 0.01}), ("lp", {})]
+    "method,params",
+    [
+        ("logreg", {"C": 1.0}),
+        ("nmtune", {"batch_size": 32, "lr": 0.01, "min_steps": 0}),
+        ("lp", {"min_steps": 0}),
+    ],
 )
 def test_tune_saves_and_reloads_with_identical_predictions(tmp_path, method, params):
     if method != "logreg":

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.exceptions import NotFittedError
 
 from nmtune import LinearProbe, MLPTuning, NMTune
@@ -15,7 +16,7 @@ def data(rng):
 
 
 def fit(X, y, **kw):
-    return NMTune(epochs=1, random_state=0, device="cpu", **kw).fit(X, y)
+    return NMTune(epochs=1, min_steps=0, random_state=0, device="cpu", **kw).fit(X, y)
 
 
 @pytest.mark.parametrize("value,word", [(np.nan, "NaN"), (np.inf, "infinity")])
@@ -86,7 +87,7 @@ def test_unknown_option_names():
 )
 def test_bad_option_values(data, kw, pattern):
     with pytest.raises(ValueError, match=pattern):
-        NMTune(**{"epochs": 1, "device": "cpu", **kw}).fit(*data)
+        NMTune(**{"epochs": 1, "min_steps": 0, "device": "cpu", **kw}).fit(*data)
 
 
 def test_cuda_without_gpu(data):
@@ -95,4 +96,82 @@ def test_cuda_without_gpu(data):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     with pytest.raises(ValueError, match="no CUDA device.*device='cpu'"):
-        MLPTuning(device="cuda", epochs=1).fit(*data)
+        MLPTuning(device="cuda", epochs=1, min_steps=0).fit(*data)
+
+
+# --- persistence refuses anything that is not a head file, and never unpickles ------------------------------
+
+
+def test_load_refuses_garbage_truncated_and_pickled_files(tmp_path, data):
+    from nmtune.heads import load
+
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a torch file at all")
+    with pytest.raises(ValueError, match="not an nmtune head file"):
+        load(garbage)
+    head = fit(*data)
+    good = tmp_path / "head.pt"
+    head.save(good)
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(ValueError, match="not an nmtune head file"):
+        load(truncated)
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"class": "NMTune", "obj": _Evil()}, pickled)
+    with pytest.raises(ValueError, match="unpickling can run code"):
+        load(pickled)
+    assert not (tmp_path / "pwned").exists()
+    with pytest.raises(FileNotFoundError, match="No head file"):
+        load(tmp_path / "missing.pt")
+
+
+class _Evil:
+    def __reduce__(self):
+        return (open, ("pwned", "w"))
+
+
+def test_load_refuses_a_foreign_class_or_parameters(tmp_path, data):
+    import json
+
+    from nmtune.heads import load
+    from nmtune.heads._persist import head_state
+
+    state = head_state(fit(*data))
+    meta = json.loads(state["meta"])
+    for change, word in (({"class": "os.system"}, "class"), ({"params": {"lamda": 1}}, "unknown parameters")):
+        bad = {**state, "meta": json.dumps({**meta, **change})}
+        torch.save(bad, tmp_path / "bad.pt")
+        with pytest.raises(ValueError, match=word):
+            load(tmp_path / "bad.pt")
+
+
+def test_save_into_a_folder_is_refused(tmp_path, data):
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        fit(*data).save(tmp_path)
+
+
+def test_sample_weight_is_refused_with_a_hint(data):
+    X, y = data
+    with pytest.raises(TypeError, match="resample"):
+        NMTune(epochs=1, min_steps=0, device="cpu").fit(X, y, sample_weight=np.ones(len(y)))
+
+
+@pytest.mark.parametrize("lr", [float("inf"), float("nan")])
+def test_non_finite_learning_rate_is_refused(data, lr):
+    with pytest.raises(ValueError, match="lr must be a finite number"):
+        NMTune(lr=lr, epochs=1, min_steps=0, device="cpu").fit(*data)
+
+
+@pytest.mark.parametrize("cls", [LinearProbe, MLPTuning, NMTune])
+def test_huge_features_are_refused_with_a_hint(data, cls):
+    X, y = data
+    with pytest.raises(ValueError, match="up to .*e\\+30 in magnitude.*Standardise"):
+        cls(epochs=1, min_steps=0, device="cpu").fit(X * np.float32(1e30), y)
+
+
+def test_divergence_is_reported_not_silent(data):
+    from nmtune.exceptions import TrainingDivergedError
+
+    X, y = data
+    with pytest.raises(TrainingDivergedError, match="Standardise the features"):
+        NMTune(epochs=3, min_steps=0, lr=1e12, device="cpu", random_state=0).fit(X * np.float32(1e12), y)

@@ -11,7 +11,7 @@ from nmtune.heads import load
 
 def _fast(cls, **kw):
     """Few epochs on tiny data: small batches so that each epoch makes several steps."""
-    kw = {"epochs": 8, "batch_size": 32, "random_state": 0, "device": "cpu", **kw}
+    kw = {"epochs": 8, "min_steps": 0, "batch_size": 32, "random_state": 0, "device": "cpu", **kw}
     if cls is not LinearProbe:
         kw.setdefault("lr", 1e-2)
         kw.setdefault(
@@ -25,7 +25,7 @@ def _fast(cls, **kw):
         _fast(LinearProbe, lr=0.05),
         _fast(MLPTuning),
         _fast(NMTune),
-        NMTune.authors_preset(epochs=8, lr=1e-2, batch_size=32, random_state=0, device="cpu"),
+        NMTune.authors_preset(epochs=8, min_steps=0, lr=1e-2, batch_size=32, random_state=0, device="cpu"),
     ]
 )
 def test_sklearn_contract(estimator, check):
@@ -121,7 +121,7 @@ def test_save_load_identical(cls, blobs, tmp_path):
 
 def test_authors_preset_and_ablation_options(blobs):
     X, y, Xt, yt = blobs
-    preset = NMTune.authors_preset(epochs=5, random_state=0, device="cpu")
+    preset = NMTune.authors_preset(epochs=5, min_steps=0, random_state=0, device="cpu")
     assert (preset.lam, preset.cov_weight, preset.svd_weight, preset.svd_top_k, preset.arch) == (
         1.0,
         0.04,
@@ -149,3 +149,49 @@ def test_regulariser_changes_the_spectrum(blobs):
     nm = _fast(NMTune, epochs=30, lam=1.0, mse_weight=0, cov_weight=0, svd_weight=5.0).fit(X, y)
     share = lambda est: -singular_value_loss(torch.from_numpy(est.transform(X)).double()).item()  # noqa: E731
     assert share(nm) > share(mlp) + 0.05
+
+
+@pytest.mark.parametrize("cls", HEADS)
+def test_feature_names_out_and_pandas_output(cls, blobs):
+    pd = pytest.importorskip("pandas")
+    X, y, Xt, _ = blobs
+    cols = [f"f{i}" for i in range(X.shape[1])]
+    est = _fast(cls, epochs=1).fit(pd.DataFrame(X, columns=cols), y)
+    names = est.get_feature_names_out()
+    expected = cols if cls is LinearProbe else [f"{cls.__name__.lower()}{i}" for i in range(X.shape[1])]
+    assert list(names) == expected
+    out = est.set_output(transform="pandas").transform(pd.DataFrame(Xt, columns=cols))
+    assert list(out.columns) == expected and out.shape == Xt.shape
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_memmaps_of_any_float_dtype_stream_without_a_whole_copy(tmp_path, blobs, dtype, monkeypatch):
+    import warnings
+
+    from nmtune.heads import _data
+
+    X, y, Xt, _ = blobs
+    path = tmp_path / "X.npy"
+    np.save(path, X.astype(dtype))
+    mm = np.load(path, mmap_mode="r")
+    copies = []
+    original = np.ascontiguousarray
+    monkeypatch.setattr(
+        _data.np, "ascontiguousarray", lambda a, *k, **kw: copies.append(a.shape) or original(a, *k, **kw)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. torch's "NumPy array is not writable"
+        est = _fast(MLPTuning, epochs=1).fit(mm, y)
+        est.predict(np.load(path, mmap_mode="r"))
+    assert (len(X), X.shape[1]) not in copies  # the whole matrix was never materialised
+    ref = _fast(MLPTuning, epochs=1).fit(X.astype(dtype), y)
+    np.testing.assert_allclose(est.predict_proba(Xt), ref.predict_proba(Xt), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cls", [MLPTuning, NMTune])
+def test_default_heads_pass_sklearns_training_check(cls):
+    """Default construction (the step budget included) learns sklearn's blobs: no collapse to one class."""
+    from sklearn.utils.estimator_checks import check_classifiers_train
+
+    check_classifiers_train(cls.__name__, cls(random_state=0, device="cpu"))

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from nmtune.pretrain.study import StudyConfig, head_epochs, load_study_config, run_study
+from nmtune.heads.base import epochs_for
+from nmtune.pretrain.study import StudyConfig, _make_head, load_study_config, run_study
 
 
 def _heads_available() -> bool:
@@ -77,12 +78,14 @@ def test_config_validation(tmp_path):
     assert cfg.gammas == (0.0, 0.2) and cfg.fractions == (0.5,) and cfg.pretrain_config(0.2, 1).epochs == 1
 
 
-def test_head_step_budget():
+def test_head_step_budget_is_the_heads_own():
     cfg = StudyConfig(head_epochs=30, head_batch_size=128, head_min_steps=3000)
-    assert head_epochs(cfg, 100) == 3000  # one step an epoch
-    assert head_epochs(cfg, 1000) == 375  # 8 steps an epoch
-    assert head_epochs(cfg, 10**6) == 30  # the paper's epochs already give more steps
-    assert head_epochs(StudyConfig(head_min_steps=0), 100) == StudyConfig().head_epochs
+    head = _make_head("mlp", cfg)
+    assert (head.epochs, head.min_steps, head.batch_size) == (30, 3000, 128)
+    assert epochs_for(30, 3000, 100, 128) == 3000  # one step an epoch
+    assert epochs_for(30, 3000, 1000, 128) == 375  # 8 steps an epoch
+    assert epochs_for(30, 3000, 10**6, 128) == 30  # the paper's epochs already give more steps
+    assert epochs_for(30, 0, 100, 128) == 30
     for bad in ({"head_min_steps": -1}, {"head_batch_size": 0}, {"head_epochs": 2.5}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             StudyConfig(**bad)

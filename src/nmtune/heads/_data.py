@@ -7,6 +7,9 @@ than device memory works.
 
 from __future__ import annotations
 
+import mmap
+import warnings
+
 import numpy as np
 import torch
 from sklearn.utils.multiclass import check_classification_targets
@@ -14,6 +17,9 @@ from sklearn.utils.validation import validate_data
 
 _FLOATS = (np.float16, np.float32, np.float64)
 _CHUNK_ROWS = 65536
+#: Largest feature magnitude the heads accept: float32 products of such rows (Gram matrices, logits) stay far
+#: from overflow (3.4e38). Real embeddings are many orders of magnitude smaller.
+MAX_ABS_FEATURE = 1e15
 
 
 def _to_numpy(X):
@@ -23,6 +29,22 @@ def _to_numpy(X):
             X = X.float()
         return X.numpy()
     return X
+
+
+def is_memory_mapped(X) -> bool:
+    """Whether ``X`` (or the array it is a view of) lives in a memory-mapped file."""
+    while X is not None:
+        if isinstance(X, (np.memmap, mmap.mmap)):
+            return True
+        X = getattr(X, "base", None)
+    return False
+
+
+def as_tensor(a: np.ndarray) -> torch.Tensor:
+    """``torch.from_numpy`` without torch's warning for read-only arrays (the heads never write to inputs)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(a)
 
 
 def check_finite(X: np.ndarray) -> None:
@@ -36,6 +58,13 @@ def check_finite(X: np.ndarray) -> None:
             raise ValueError(
                 f"Input X contains {kind} (first at row {row}, column {col}). nmtune heads need finite features: "
                 "drop or impute those rows (e.g. sklearn.impute.SimpleImputer) before fitting or predicting."
+            )
+        biggest = float(np.abs(chunk).max()) if chunk.size else 0.0
+        if biggest > MAX_ABS_FEATURE:
+            raise ValueError(
+                f"Input X holds values up to {biggest:.3g} in magnitude; nmtune heads train in float32 and accept "
+                f"|x| <= {MAX_ABS_FEATURE:.0e}. Standardise the features first (e.g. "
+                "sklearn.preprocessing.StandardScaler, or divide by their norm)."
             )
 
 
@@ -103,13 +132,23 @@ class FeatureSource:
 
     def __init__(self, X: np.ndarray):
         self.X = X
-        self._in_memory = not isinstance(X, np.memmap)
-        self._tensor = (
-            torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)) if self._in_memory else None
-        )
+        self._in_memory = not is_memory_mapped(X)
+        self._tensor = as_tensor(np.ascontiguousarray(X, dtype=np.float32)) if self._in_memory else None
 
     def __len__(self) -> int:
         return self.X.shape[0]
+
+    def max_abs(self) -> float:
+        """Largest absolute feature value (read in row chunks)."""
+        if self._tensor is not None:
+            return float(self._tensor.abs().max()) if self._tensor.numel() else 0.0
+        return max(
+            (
+                float(np.abs(np.asarray(self.X[i : i + _CHUNK_ROWS])).max())
+                for i in range(0, len(self), _CHUNK_ROWS)
+            ),
+            default=0.0,
+        )
 
     def rows(self, idx: torch.Tensor, device: torch.device) -> torch.Tensor:
         """Rows ``idx`` (1-D int64, on CPU) as a float32 (len(idx), D) tensor on ``device``."""
@@ -117,7 +156,7 @@ class FeatureSource:
             out = self._tensor.index_select(0, idx)
         else:
             order = np.sort(idx.numpy())
-            out = torch.from_numpy(np.asarray(self.X[order], dtype=np.float32))
+            out = as_tensor(np.asarray(self.X[order], dtype=np.float32))
             if not np.array_equal(order, idx.numpy()):
                 out = out[torch.from_numpy(np.argsort(np.argsort(idx.numpy())))]
         if device.type != "cpu":
@@ -131,7 +170,7 @@ class FeatureSource:
             if self._tensor is not None:
                 out = self._tensor[start:stop]
             else:
-                out = torch.from_numpy(np.asarray(self.X[start:stop], dtype=np.float32))
+                out = as_tensor(np.asarray(self.X[start:stop], dtype=np.float32))
             if device.type != "cpu":
                 out = out.pin_memory().to(device, non_blocking=True)
             yield out

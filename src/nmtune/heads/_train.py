@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nmtune.exceptions import unknown_name_error
+from nmtune.exceptions import TrainingDivergedError, unknown_name_error
 
 from ._data import FeatureSource
 
@@ -54,6 +54,16 @@ def make_optimizer(model: nn.Module, *, lr: float, weight_decay: float) -> torch
         except (RuntimeError, ValueError):  # an older or restricted build without the fused kernel
             pass
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
+def _diverged(epoch: int, lr: float, source: FeatureSource) -> TrainingDivergedError:
+    """The error raised when the training loss becomes NaN or infinite."""
+    scale = source.max_abs()
+    return TrainingDivergedError(
+        f"Training diverged: the loss became NaN or infinite in epoch {epoch + 1} (lr={lr!r}, largest "
+        f"|feature| = {scale:.3g}). Standardise the features (e.g. sklearn.preprocessing.StandardScaler) "
+        "and/or lower lr."
+    )
 
 
 @torch.no_grad()
@@ -136,7 +146,10 @@ def train(
                 idx = perm[start - 1 : start + 1]
             f = source.rows(idx, device)
             yb = y_t[idx].to(device, non_blocking=True)
-            loss, parts = loss_fn(model, f, yb)
+            try:
+                loss, parts = loss_fn(model, f, yb)
+            except torch.linalg.LinAlgError as exc:  # the eigen-solver met NaN/inf: training has diverged
+                raise _diverged(epoch, lr, source) from exc
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -145,6 +158,8 @@ def train(
                 sums[key] = sums.get(key, 0) + value * len(idx)
         record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
         record.update({k: float(v) / n for k, v in sums.items()})  # one host sync per epoch
+        if not math.isfinite(record["loss"]):
+            raise _diverged(epoch, lr, source)
         if val is not None:
             record.update(_evaluate(model, val[0], y_val, batch_size, device))
             if record["val_loss"] < best[0]:

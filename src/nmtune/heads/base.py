@@ -21,6 +21,11 @@ from ._data import FeatureSource, validate_X, validate_y
 
 DEVICES = ("auto", "cpu", "cuda")
 
+# Minimum optimiser steps of every head (``min_steps``): the paper's 30 epochs are thousands of steps on its
+# tens-of-thousands-sample tasks but 30-60 steps on a few hundred samples, where the heads stop unconverged.
+# Chosen on validation splits of training data only (benchmarks/select_min_steps.py, docs/protocol.md).
+DEFAULT_MIN_STEPS = 1000
+
 
 def resolve_device(device: str) -> torch.device:
     """Map ``"auto"`` / ``"cpu"`` / ``"cuda"`` / ``"cuda:N"`` to a :class:`torch.device`, or fail clearly."""
@@ -34,6 +39,28 @@ def resolve_device(device: str) -> torch.device:
             "Use device='cpu' or 'auto', or install a CUDA build of torch."
         )
     return torch.device(device)
+
+
+def epochs_for(epochs: int, min_steps: int, n_train: int, batch_size: int) -> int:
+    """Epochs a head runs: ``max(epochs, ceil(min_steps / steps_per_epoch))``, ``steps_per_epoch = ceil(N / B)``.
+
+    Parameters
+    ----------
+    epochs : int
+        The configured epochs.
+    min_steps : int
+        Minimum number of optimiser steps (0: exactly ``epochs``).
+    n_train : int
+        Training rows N.
+    batch_size : int
+        Mini-batch size B.
+
+    Returns
+    -------
+    int
+    """
+    steps_per_epoch = max(-(-int(n_train) // int(batch_size)), 1)
+    return max(int(epochs), -(-int(min_steps) // steps_per_epoch))
 
 
 def _generator(random_state) -> torch.Generator:
@@ -56,6 +83,8 @@ def _generator(random_state) -> torch.Generator:
 def _check_number(name, value, *, low, high=None, integer=False, low_open=False):
     kind = numbers.Integral if integer else numbers.Real
     ok = isinstance(value, kind) and not isinstance(value, bool)
+    if ok and not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {value!r}.")
     ok = ok and (value > low if low_open else value >= low) and (high is None or value <= high)
     if not ok:
         rng = f"{'>' if low_open else '>='} {low}" + (f" and <= {high}" if high is not None else "")
@@ -67,6 +96,7 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Common fit / predict logic; subclasses define the model and the loss."""
 
     _desc = "head"
+    _identity_transform = False  # LinearProbe: transform(X) is X
 
     # -- hooks for subclasses -----------------------------------------------------------------------------------
     def _build_model(self, n_features: int, n_classes: int) -> torch.nn.Module:
@@ -83,6 +113,7 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         _check_number("epochs", self.epochs, low=1, integer=True)
+        _check_number("min_steps", self.min_steps, low=0, integer=True)
         _check_number("lr", self.lr, low=0, low_open=True)
         _check_number("weight_decay", self.weight_decay, low=0)
         _check_number("batch_size", self.batch_size, low=2, integer=True)
@@ -97,8 +128,22 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
             raise unknown_name_error("schedule", self.schedule, _train.SCHEDULES)
 
     # -- fitting --------------------------------------------------------------------------------------------------
-    def fit(self, X, y):
-        """Fit the head on features ``X`` (N, D) and labels ``y`` (N,); returns ``self``."""
+    def fit(self, X, y, **fit_params):
+        """Fit the head on features ``X`` (N, D) and labels ``y`` (N,); returns ``self``.
+
+        ``sample_weight`` is not supported (the NMTune regulariser is a batch statistic with no per-sample
+        weighting); passing it raises a ``TypeError`` that says what to do instead.
+        """
+        if fit_params:
+            hint = (
+                " To weight samples or classes, resample the training data instead (e.g. "
+                "sklearn.utils.resample, or repeat rows in proportion to their weight)."
+                if "sample_weight" in fit_params
+                else ""
+            )
+            raise TypeError(
+                f"{type(self).__name__}.fit takes X and y only; received {sorted(fit_params)}.{hint}"
+            )
         self._check_params()
         device = resolve_device(self.device)
         X = validate_X(self, X, reset=True)
@@ -119,12 +164,13 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
         ):  # parameter init from our generator; the global RNG is restored
             torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)))
             model = self._build_model(X.shape[1], len(self.classes_)).to(device)
+        self.n_epochs_planned_ = epochs_for(self.epochs, self.min_steps, len(train_idx), self.batch_size)
         self.history_ = _train.train(
             model,
             source,
             y_enc[train_idx],
             self._loss_fn(),
-            epochs=self.epochs,
+            epochs=self.n_epochs_planned_,
             lr=self.lr,
             weight_decay=self.weight_decay,
             batch_size=self.batch_size,
@@ -182,21 +228,41 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__}.fit_transform needs labels y: it is a supervised transform."
             )
-        return self.fit(X, y).transform(X)
+        return self.fit(X, y, **fit_params).transform(X)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the columns of :meth:`transform` (so that ``set_output(transform="pandas")`` works).
+
+        Parameters
+        ----------
+        input_features : array-like of str or None
+            Input feature names; checked against ``feature_names_in_`` when the head saw named columns.
+
+        Returns
+        -------
+        ndarray of str, shape (D',)
+            The input names for :class:`LinearProbe` (its transform is the identity); ``<class>0 ...
+            <class>{D'-1}`` (e.g. ``nmtune0``) for heads that transform.
+        """
+        from sklearn.utils.validation import _check_feature_names_in
+
+        check_is_fitted(self, "model_")
+        names = _check_feature_names_in(self, input_features)
+        if self._identity_transform:
+            return names
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(self.n_features_in_)], dtype=object)
 
     # -- persistence ----------------------------------------------------------------------------------------------
     def save(self, path) -> None:
-        """Save the fitted head (parameters, classes and weights) to ``path`` with ``torch.save``."""
+        """Save the fitted head to ``path``: a JSON description (class, parameters, classes) and the weights.
+
+        The file is read back by :func:`load` without unpickling anything (``torch.load(weights_only=True)``).
+        """
+        from ._persist import head_state, write_state
+
         check_is_fitted(self, "model_")
-        state = {
-            "class": type(self).__name__,
-            "params": self.get_params(),
-            "classes": self.classes_,
-            "n_features_in": self.n_features_in_,
-            "history": self.history_,
-            "state_dict": {k: v.cpu() for k, v in self.model_.state_dict().items()},
-        }
-        torch.save(state, path)
+        write_state(head_state(self), path)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -206,20 +272,11 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
 
 
 def load(path, *, device: str = "cpu") -> BaseHead:
-    """Load a head saved with :meth:`BaseHead.save`; predictions equal the saved head's."""
-    from nmtune import heads
+    """Load a head saved with :meth:`BaseHead.save`; predictions equal the saved head's.
 
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    cls = getattr(heads, state["class"], None)
-    if cls is None or not isinstance(cls, type) or not issubclass(cls, BaseHead):
-        raise ValueError(f"{path} does not hold an nmtune head (class {state.get('class')!r}).")
-    est = cls(**{**state["params"], "device": device})
-    est.classes_ = state["classes"]
-    est.n_features_in_ = state["n_features_in"]
-    est.history_ = state["history"]
-    est.device_ = resolve_device(device)
-    model = est._build_model(est.n_features_in_, len(est.classes_))
-    model.load_state_dict(state["state_dict"])
-    est.model_ = model.to(est.device_).eval()
-    est.n_epochs_ = len(est.history_)
-    return est
+    Only tensors and plain containers are read (``torch.load(weights_only=True)``): a file cannot run code, and
+    anything that is not an nmtune head file is refused with a ``ValueError``.
+    """
+    from ._persist import head_from_state, read_state
+
+    return head_from_state(read_state(path), device=device, source=path)

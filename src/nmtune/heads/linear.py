@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import BaseHead
+from .base import DEFAULT_MIN_STEPS, BaseHead
 
 
 class _Linear(nn.Module):
@@ -20,11 +20,15 @@ class _Linear(nn.Module):
 class LinearProbe(BaseHead):
     """Linear probing (LP) on frozen features, trained with AdamW and a cosine schedule.
 
-    Defaults are the paper's vision setting (App. A.2): lr 0.1, no weight decay, 30 epochs.
+    Defaults are the paper's vision setting (App. A.2): lr 0.1, no weight decay, 30 epochs, with one deviation:
+    a minimum number of optimiser steps (``min_steps``) so that small training sets are not left unconverged.
 
     Parameters
     ----------
     epochs : int, default=30
+    min_steps : int, default=DEFAULT_MIN_STEPS
+        Minimum number of optimiser steps: ``max(epochs, ceil(min_steps / steps_per_epoch))`` epochs are run and
+        the schedule spans them all. ``0`` gives exactly ``epochs`` epochs (the paper's setting).
     lr : float, default=0.1
     weight_decay : float, default=0.0
     batch_size : int, default=256
@@ -54,6 +58,7 @@ class LinearProbe(BaseHead):
         self,
         *,
         epochs=30,
+        min_steps=DEFAULT_MIN_STEPS,
         lr=0.1,
         weight_decay=0.0,
         batch_size=256,
@@ -66,6 +71,7 @@ class LinearProbe(BaseHead):
         progress=False,
     ):
         self.epochs = epochs
+        self.min_steps = min_steps
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -76,6 +82,8 @@ class LinearProbe(BaseHead):
         self.early_stopping = early_stopping
         self.patience = patience
         self.progress = progress
+
+    _identity_transform = True
 
     def _build_model(self, n_features, n_classes):
         return _Linear(n_features, n_classes)

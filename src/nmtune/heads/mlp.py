@@ -10,11 +10,14 @@ from torch import nn
 
 from nmtune.losses import nmtune_regulariser
 
-from .base import BaseHead, _check_number
+from .base import DEFAULT_MIN_STEPS, BaseHead, _check_number
 from .modules import TunedClassifier, make_transform
 
 _COMMON_DOC = """
     epochs : int, default=30
+    min_steps : int, default=DEFAULT_MIN_STEPS
+        Minimum number of optimiser steps: ``max(epochs, ceil(min_steps / steps_per_epoch))`` epochs are run and
+        the schedule spans them all (the one deviation from the paper's defaults; ``0``: exactly ``epochs``).
     lr : float, default=1e-3
     weight_decay : float, default=1e-4
     batch_size : int, default=256
@@ -30,7 +33,8 @@ _COMMON_DOC = """
     progress : bool, default=False
         Show a progress bar over epochs.
     hidden_dim : int or None, default=None
-        Hidden width; None means D (``arch="paper"``) or 4D (``arch="authors"``).
+        Hidden width; None means D (``arch="paper"``; at least 16, for toy inputs of fewer dimensions) or 4D
+        (``arch="authors"``).
     n_layers : int, default=2
         Linear layers of the paper MLP (App. B.7 ablates 1-3).
     activation : {"relu", "gelu", "linear"}, default="relu"
@@ -51,6 +55,7 @@ class MLPTuning(BaseHead):  # noqa: D101 - docstring assembled below (shared par
         self,
         *,
         epochs=30,
+        min_steps=DEFAULT_MIN_STEPS,
         lr=1e-3,
         weight_decay=1e-4,
         batch_size=256,
@@ -67,6 +72,7 @@ class MLPTuning(BaseHead):  # noqa: D101 - docstring assembled below (shared par
         arch="paper",
     ):
         self.epochs = epochs
+        self.min_steps = min_steps
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -126,6 +132,7 @@ class NMTune(MLPTuning):
         svd_top_k=1,
         svd_method="gram",
         epochs=30,
+        min_steps=DEFAULT_MIN_STEPS,
         lr=1e-3,
         weight_decay=1e-4,
         batch_size=256,
@@ -143,6 +150,7 @@ class NMTune(MLPTuning):
     ):
         super().__init__(
             epochs=epochs,
+            min_steps=min_steps,
             lr=lr,
             weight_decay=weight_decay,
             batch_size=batch_size,

@@ -14,6 +14,10 @@ __all__ = ["make_transform", "ResidualMLP", "TunedClassifier", "ACTIVATIONS", "A
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "linear": nn.Identity}
 ARCHS = ("paper", "authors")
+#: Narrowest default hidden layer of the paper MLP: its width is D (the paper), but at least this, so that
+#: toy low-dimensional inputs (D = 2 in scikit-learn's checks) do not pass through a ReLU bottleneck. Every real
+#: encoder has D >= 50, where the width is D exactly.
+MIN_HIDDEN = 16
 
 
 def _mlp(dim: int, hidden: int, n_layers: int, activation: str) -> nn.Sequential:
@@ -56,7 +60,7 @@ def make_transform(
     dim : int
         Input (and output) feature dimension D.
     hidden_dim : int or None
-        Hidden width; None means D ("paper") or 4D ("authors").
+        Hidden width; None means ``max(D, MIN_HIDDEN)`` ("paper") or 4D ("authors").
     n_layers : int
         Number of Linear layers ("paper" architecture only).
     activation : {"relu", "gelu", "linear"}
@@ -74,7 +78,7 @@ def make_transform(
     if isinstance(n_layers, bool) or not isinstance(n_layers, int) or not 1 <= n_layers <= 8:
         raise ValueError(f"n_layers must be an integer from 1 to 8; got {n_layers!r}.")
     if arch == "paper":
-        return _mlp(dim, hidden_dim or dim, n_layers, activation)
+        return _mlp(dim, hidden_dim or max(dim, MIN_HIDDEN), n_layers, activation)
     if arch == "authors":
         return ResidualMLP(dim, hidden_dim or 4 * dim)
     raise unknown_name_error("arch", arch, ARCHS)

@@ -179,18 +179,24 @@ def _tasks(config: StudyConfig) -> list[dict]:
     ]
 
 
-def head_epochs(config: StudyConfig, n_train: int) -> int:
-    """Epochs of a head fitted on ``n_train`` rows: ``head_epochs``, or more to reach ``head_min_steps``."""
-    steps_per_epoch = -(-int(n_train) // config.head_batch_size)
-    return max(config.head_epochs, -(-config.head_min_steps // steps_per_epoch))
+def _make_head(method: str, config: StudyConfig):
+    """An unfitted head with paper defaults (through the protocol's method registry) and the study's budget.
 
-
-def _make_head(method: str, config: StudyConfig, epochs: int | None):
-    """An unfitted head with paper defaults (through the protocol's method registry) and the study's budget."""
+    Neural heads get ``epochs=head_epochs`` and ``min_steps=head_min_steps``: the head itself runs
+    ``max(head_epochs, ceil(head_min_steps / steps_per_epoch))`` epochs (the heads' one step-budget mechanism).
+    """
     from nmtune.protocol.methods import build_estimator
 
-    params = {} if method == "logreg" else {"batch_size": config.head_batch_size}
-    return build_estimator(method, params, random_state=config.downstream_seed, device="cpu", epochs=epochs)
+    if method == "logreg":
+        return build_estimator(method, {}, random_state=config.downstream_seed, device="cpu")
+    return build_estimator(
+        method,
+        {"batch_size": config.head_batch_size},
+        random_state=config.downstream_seed,
+        device="cpu",
+        epochs=config.head_epochs,
+        min_steps=config.head_min_steps,
+    )
 
 
 def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress: bool = True) -> dict:
@@ -220,10 +226,10 @@ def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress:
             if frac >= 1
             else _subset(y, max(10, int(round(frac * len(y)))), config.downstream_seed)
         )
-        epochs = None if method == "logreg" else head_epochs(config, idx.size)
         t0 = time.perf_counter()
-        head = _make_head(method, config, epochs).fit(X[idx], y[idx])
+        head = _make_head(method, config).fit(X[idx], y[idx])
         fit_s = time.perf_counter() - t0
+        epochs = getattr(head, "n_epochs_", None)
         for dom, (kind, _, yd) in task["domains"].items():
             pred = head.predict(enc["test/" + dom])
             rows.append(

@@ -61,6 +61,9 @@ class GridConfig:
         split / evaluation split, taken *before* encoding. ``None``: the whole split.
     epochs : int or None
         Overrides the epochs of every neural head (``None``: the method's default).
+    min_steps : int or None
+        Overrides the minimum optimiser steps of every neural head (``None``: the heads' default; ``0``: exactly
+        the paper's epochs).
     val_fraction : float
         Fraction of the training subset held out for selection (``val`` mode and ``logreg``'s C).
     device : str
@@ -92,6 +95,7 @@ class GridConfig:
     max_train: int | None = None
     max_eval: int | None = None
     epochs: int | None = None
+    min_steps: int | None = None
     val_fraction: float = 0.2
     device: str = "cpu"
     n_jobs: int = 1
@@ -119,6 +123,8 @@ class GridConfig:
             v = getattr(self, name)
             if v is not None and int(v) < 1:
                 raise ValueError(f"{name} must be a positive integer or null; received {v!r}.")
+        if self.min_steps is not None and int(self.min_steps) < 0:
+            raise ValueError(f"min_steps must be an integer >= 0 or null; received {self.min_steps!r}.")
         if int(self.n_jobs) < 1:
             raise ValueError(f"n_jobs must be >= 1; received {self.n_jobs!r}.")
         for pair in self.pairs:

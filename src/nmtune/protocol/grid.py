@@ -78,6 +78,7 @@ def expand_grid(config: GridConfig, tasks: Iterable[FeatureTask]) -> list[RunSpe
                                     seed=int(seed),
                                     noise=float(noise),
                                     epochs=config.epochs,
+                                    min_steps=config.min_steps,
                                     val_fraction=config.val_fraction,
                                     device=config.device,
                                     max_train=config.max_train,

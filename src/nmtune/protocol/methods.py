@@ -91,6 +91,7 @@ def build_estimator(
     random_state: int | None = None,
     device: str = "cpu",
     epochs: int | None = None,
+    min_steps: int | None = None,
 ):
     """Build an unfitted estimator for a method.
 
@@ -106,6 +107,8 @@ def build_estimator(
         Device of neural heads.
     epochs : int, optional
         Overrides the number of epochs of neural heads.
+    min_steps : int, optional
+        Overrides the minimum number of optimiser steps of neural heads.
 
     Returns
     -------
@@ -127,6 +130,8 @@ def build_estimator(
     kw.update(random_state=random_state, device=device)
     if epochs is not None:
         kw["epochs"] = int(epochs)
+    if min_steps is not None:
+        kw["min_steps"] = int(min_steps)
     if spec.family == "lp":
         return heads.LinearProbe(**kw)
     if spec.family == "mlp":

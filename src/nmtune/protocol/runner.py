@@ -21,15 +21,14 @@ from typing import Any
 
 import numpy as np
 
+from nmtune.protocol.evaluate import evaluate_domain
 from nmtune.protocol.methods import build_estimator, get_method
 from nmtune.protocol.tasks import FeatureTask
 
 __all__ = ["RunSpec", "run_one", "library_versions", "PROTOCOL_VERSION"]
 
 #: Bumped when a change to the protocol makes old results incomparable (it enters every run id).
-PROTOCOL_VERSION = 1
-#: Singular values kept per evaluation domain for spectrum plots.
-MAX_SPECTRUM = 1024
+PROTOCOL_VERSION = 2  # 2: heads train for at least ``min_steps`` optimiser steps
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,8 @@ class RunSpec:
         Downstream symmetric label-noise rate eta.
     epochs : int or None
         Epoch override of neural heads.
+    min_steps : int or None
+        Minimum-steps override of neural heads (``None``: the heads' default).
     val_fraction : float
         Held-out fraction of the training subset for selection.
     device : str
@@ -71,6 +72,7 @@ class RunSpec:
     seed: int = 0
     noise: float = 0.0
     epochs: int | None = None
+    min_steps: int | None = None
     val_fraction: float = 0.2
     device: str = "cpu"
     max_train: int | None = None
@@ -142,27 +144,20 @@ def _select(spec: RunSpec, X, y) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         )
     scores = []
     for params in candidates:
-        est = build_estimator(method, params, random_state=spec.seed, device=spec.device, epochs=spec.epochs)
+        est = build_estimator(
+            method,
+            params,
+            random_state=spec.seed,
+            device=spec.device,
+            epochs=spec.epochs,
+            min_steps=spec.min_steps,
+        )
         est.fit(X[fit_idx], y[fit_idx])
         scores.append(
             {"params": params, "val_accuracy": float(np.mean(est.predict(X[val_idx]) == y[val_idx]))}
         )
     best = max(range(len(scores)), key=lambda i: scores[i]["val_accuracy"])  # first best on ties
     return candidates[best], scores
-
-
-def _spectrum(Z) -> tuple[dict[str, float], list[float]]:
-    from nmtune.spectrum import largest_singular_value_ratio, rankme, singular_value_entropy, singular_values
-
-    s = np.asarray(singular_values(np.asarray(Z, dtype=np.float64)), dtype=np.float64)
-    metrics = {
-        "sve": float(singular_value_entropy(s)),
-        "lsvr": float(largest_singular_value_ratio(s)),
-        "rankme": float(rankme(s)),
-    }
-    total = s.sum()
-    kept = (s[:MAX_SPECTRUM] / total) if total > 0 else s[:MAX_SPECTRUM]
-    return metrics, [float(f"{v:.5g}") for v in kept]
 
 
 def run_one(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
@@ -202,8 +197,6 @@ def run_one(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
 
 
 def _execute(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
-    from sklearn.metrics import accuracy_score, f1_score
-
     from nmtune.datasets import stratified_fraction
     from nmtune.noise import symmetric_noise
 
@@ -224,23 +217,21 @@ def _execute(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
             "n_samples": int(rep.n_samples),
         }
     selected, scores = _select(spec, X, y)
-    est = build_estimator(method, selected, random_state=spec.seed, device=spec.device, epochs=spec.epochs)
+    est = build_estimator(
+        method,
+        selected,
+        random_state=spec.seed,
+        device=spec.device,
+        epochs=spec.epochs,
+        min_steps=spec.min_steps,
+    )
     t0 = time.perf_counter()
     est.fit(X, y)
     fit_seconds = time.perf_counter() - t0
     domains, spectra = {}, {}
     for d in task.evals:
-        F = np.asarray(d.X, dtype=np.float32)  # (N, D)
-        pred = est.predict(F)
-        seen = est.transform(F) if method.transforms else F  # (N, D')
-        metrics, spectra[d.name] = _spectrum(seen)
-        domains[d.name] = {
-            "kind": d.kind,
-            "n": int(d.y.shape[0]),
-            "accuracy": float(accuracy_score(d.y, pred)),
-            "macro_f1": float(f1_score(d.y, pred, average="macro", labels=np.unique(d.y), zero_division=0)),
-            **metrics,
-        }
+        metrics, spectra[d.name] = evaluate_domain(est, d.X, d.y, transforms=method.transforms)
+        domains[d.name] = {"kind": d.kind, **metrics}
 
     def _mean(kind):
         vals = [m["accuracy"] for m in domains.values() if m["kind"] == kind]
