@@ -71,3 +71,32 @@ def test_tune_cli_and_missing_labels(tmp_path, capsys):
         main(["tune", str(tmp_path / "test.npy"), "--method", "logreg", "--out", str(tmp_path / "x.pt")]) == 2
     )
     assert "has no labels" in capsys.readouterr().err
+
+
+def test_tune_refuses_bad_params_and_a_folder_before_training(tmp_path, capsys, monkeypatch):
+    from nmtune.apps import tune as tune_mod
+
+    _files(tmp_path)
+    fitted = []
+    original = tune_mod.build_estimator
+    monkeypatch.setattr(tune_mod, "build_estimator", lambda *a, **k: fitted.append(a) or original(*a, **k))
+    args = ["tune", str(tmp_path / "train.npz"), "--method", "nmtune", "--no-progress"]
+    assert main([*args, "--param", "lamda=0.1", "--out", str(tmp_path / "m.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "'lamda'" in err and "Did you mean 'lam'?" in err
+    assert main([*args, "--out", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert not fitted and not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_load_tuned_never_unpickles(tmp_path):
+    import torch
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    torch.save({"format": "nmtune-tuned-v1", "estimator": Evil()}, tmp_path / "old.pt")
+    with pytest.raises(ValueError, match="unpickling can run code"):
+        load_tuned(tmp_path / "old.pt")
+    assert not (tmp_path / "pwned").exists()

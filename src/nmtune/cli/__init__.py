@@ -42,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
+    except KeyboardInterrupt:
+        print(
+            f"nmtune {args.command}: interrupted; finished work is kept (re-run to resume).", file=sys.stderr
+        )
+        return 130
+    except (ValueError, TypeError, OSError, ImportError) as exc:
         print(f"nmtune {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -12,8 +12,8 @@ def register(subparsers) -> None:
         help="fit a head on a feature file and save it",
         description="Fit LP / MLP / NMTune (or any protocol method) on features "
         "(.npy/.npz/.csv/.parquet) and "
-        "save the fitted estimator with its config and metrics (torch.save; load with nmtune.apps.tune."
-        "load_tuned).",
+        "save the fitted estimator with its config and metrics (JSON and tensors, never pickled; load with "
+        "nmtune.apps.tune.load_tuned).",
     )
     p.add_argument("features", metavar="FEATURES", help="training feature file")
     p.add_argument("--method", default="nmtune", help="method name (default nmtune)")
@@ -32,6 +32,7 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", required=True, help="output file, e.g. model.pt")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_run)
 
 
@@ -59,6 +60,7 @@ def _run(args) -> int:
         epochs=args.epochs,
         seed=args.seed,
         device=args.device,
+        progress=not args.no_progress,
     )
     print(json.dumps(out["metrics"], indent=2))
     print(f"saved {out['path']}")

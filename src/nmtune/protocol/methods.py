@@ -141,6 +141,29 @@ def build_estimator(
     return heads.NMTune.authors_preset(**kw)
 
 
+def check_params(method: str | MethodSpec, params: Mapping[str, Any] | None) -> None:
+    """Raise a ``ValueError`` naming the valid choices when ``params`` holds a name the method does not take.
+
+    Parameters
+    ----------
+    method : str or MethodSpec
+        The method.
+    params : mapping or None
+        Hyper-parameter names and values (e.g. from ``--param`` or a grid's per-method ``params``).
+    """
+    if not params:
+        return
+    spec = get_method(method) if isinstance(method, str) else method
+    if spec.family == "logreg":
+        valid = {"C", "max_iter"}
+    else:
+        est = build_estimator(spec, {})
+        valid = set(est.get_params()) - {"random_state", "device"}
+    for name in params:
+        if name not in valid:
+            raise unknown_name_error(f"parameter of method {spec.name!r}", name, valid)
+
+
 def _add(name, family, fixed=None, grid=None, description=""):
     register_method(
         MethodSpec(
