@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from nmtune.pretrain.verdict import (
     INCONCLUSIVE,
@@ -106,3 +107,21 @@ def test_method_differences_pairs_seeds_and_skips_the_clean_model():
     assert math.isclose(row["mean"], float(np.mean(per_seed)), abs_tol=1e-12)
     m, lo, hi = mean_ci(per_seed)
     assert np.allclose(row["ci"], (lo, hi))
+
+
+def test_no_verdict_line_ever_prints_a_nan_interval():
+    one_seed = {k: {0.0: [0.8], 0.05: [0.81], 0.1: [0.8], 0.3: [0.7]} for k in ("id_lp", "ood_lp", "sve_id")}
+    many = {
+        k: {g: [0.8 - g + 0.01 * s for s in range(3)] for g in (0.0, 0.1, 0.3)} for k in ("id_lp", "ood_lp")
+    }
+    for summary in (one_seed, many, {}):
+        for v in claim_verdicts(summary):
+            assert "nan" not in v.to_markdown().lower(), v.to_markdown()
+
+
+def test_noise_hurts_ood_claim_carries_the_interval_of_its_effect():
+    ood = {g: [0.8 - g * (1 + 0.1 * s) for s in range(4)] for g in (0.0, 0.1, 0.2)}
+    v = next(v for v in claim_verdicts({"ood_lp": ood}) if v.claim.startswith("noise always hurts"))
+    d = np.mean([np.asarray(ood[0.0]) - np.asarray(ood[g]) for g in (0.1, 0.2)], axis=0)
+    m, lo, hi = mean_ci(d)
+    assert v.effect == pytest.approx(m) and v.ci == pytest.approx((lo, hi)) and lo > 0

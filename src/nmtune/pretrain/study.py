@@ -384,7 +384,7 @@ def run_study(
 
     from nmtune.pretrain.figures import write_figures
     from nmtune.pretrain.train import load_checkpoint, pretrain
-    from nmtune.pretrain.verdict import claim_verdicts, correlation, method_differences
+    from nmtune.pretrain.verdict import claim_verdicts, correlation, format_ci, method_differences
 
     if not isinstance(n_jobs, int) or n_jobs < 1:
         raise ValueError(f"n_jobs must be a positive integer; received {n_jobs!r}.")
@@ -440,7 +440,7 @@ def run_study(
     lines += [
         "",
         f"- OOD LP accuracy vs LSVR across {corr['n']} models: Pearson r = {corr['pearson']:+.3f} "
-        f"(95 % CI [{corr['pearson_ci'][0]:+.3f}, {corr['pearson_ci'][1]:+.3f}]), "
+        f"(95 % CI {format_ci(*corr['pearson_ci'], digits=3, why='fewer than 4 models or a constant')}), "
         f"Spearman rho = {corr['spearman']:+.3f}",
     ]
     if differences:
@@ -451,8 +451,7 @@ def run_study(
             "",
         ]
         lines += [
-            f"- {r['a']} - {r['b']} ({r['kind'].upper()}): {r['mean']:+.4f} "
-            f"[{r['ci'][0]:+.4f}, {r['ci'][1]:+.4f}]"
+            f"- {r['a']} - {r['b']} ({r['kind'].upper()}): {r['mean']:+.4f} {format_ci(*r['ci'])}"
             for r in differences
         ]
     lines += ["", *summary_table(summary)]

@@ -58,6 +58,13 @@ def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
     return m, m - half, m + half
 
 
+def format_ci(lo: float, hi: float, *, digits: int = 4, why: str = "fewer than 2 seeds") -> str:
+    """``[lo, hi]`` with signs, or ``(no 95 % CI: <why>)`` when either bound is not finite (never "nan")."""
+    if math.isfinite(lo) and math.isfinite(hi):
+        return f"[{lo:+.{digits}f}, {hi:+.{digits}f}]"
+    return f"(no 95 % CI: {why})"
+
+
 def decide(lo: float, hi: float, margin: float) -> str:
     """Apply the rule to a confidence interval ``[lo, hi]`` of an effect whose positive sign is the claim."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
@@ -81,13 +88,20 @@ class Verdict:
     details: dict = field(default_factory=dict)
 
     def to_markdown(self) -> str:
-        """One bullet line."""
-        lo, hi = self.ci
+        """One bullet line; an interval that cannot be computed is said so, never printed as NaN."""
         extra = "; ".join(f"{k}: {v}" for k, v in self.details.items())
-        return (
-            f"- **{self.claim}**: {self.verdict.upper()} — effect {self.effect:+.4f} "
-            f"(95 % CI [{lo:+.4f}, {hi:+.4f}]); rule: {self.rule}" + (f"; {extra}" if extra else "")
+        return f"- **{self.claim}**: {self.verdict.upper()} — {self.evidence()}; rule: {self.rule}" + (
+            f"; {extra}" if extra else ""
         )
+
+    def evidence(self) -> str:
+        """``effect +x (95 % CI [lo, hi])``, or why there is no effect or interval."""
+        lo, hi = self.ci
+        if not math.isfinite(self.effect):
+            return "no effect estimate (missing results)"
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return f"effect {self.effect:+.4f} {format_ci(lo, hi)}"
+        return f"effect {self.effect:+.4f} (95 % CI {format_ci(lo, hi)})"
 
 
 def _arr(table: dict, gamma: float) -> np.ndarray:
@@ -162,18 +176,20 @@ def claim_verdicts(summary: dict, *, acc_margin: float = 0.005, metric_margin: f
         if NOT_REPRODUCED in kinds
         else INCONCLUSIVE
     )
-    mean_d = float(np.mean([v.effect for v in per.values()])) if per else math.nan
+    if per:  # effect and CI of the per-seed mean over gamma > 0 of OOD(0) - OOD(gamma)
+        d_all = np.mean([_arr(summary["ood_lp"], 0.0) - _arr(summary["ood_lp"], g) for g in per], axis=0)
+        mean_d, lo_d, hi_d = mean_ci(d_all)
+    else:
+        mean_d, lo_d, hi_d = math.nan, math.nan, math.nan
     out.append(
         Verdict(
             "noise always hurts OOD LP accuracy",
             overall,
             mean_d,
-            (math.nan, math.nan),
-            "every gamma>0: CI of OOD(0) - OOD(gamma) per seed excludes 0 (effect = mean over gammas)",
-            {
-                f"{100 * g:g}%": f"{v.effect:+.4f} [{v.ci[0]:+.4f}, {v.ci[1]:+.4f}] {v.verdict}"
-                for g, v in per.items()
-            },
+            (lo_d, hi_d),
+            "every gamma>0: CI of OOD(0) - OOD(gamma) per seed excludes 0 (effect and CI: the per-seed mean "
+            "over gammas)",
+            {f"{100 * g:g}%": f"{v.evidence()} {v.verdict}" for g, v in per.items()},
         )
     )
     for key, claim in (
