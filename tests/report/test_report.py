@@ -6,7 +6,7 @@ from scipy import stats
 
 from nmtune.protocol import example_task, run_grid
 from nmtune.protocol.config import GridConfig
-from nmtune.report import build_report, paired_differences, summarise, t_interval, unit_rows
+from nmtune.report import build_report, paired_differences, results_table, summarise, t_interval, unit_rows
 from nmtune.results import ResultsStore
 
 
@@ -50,8 +50,37 @@ def test_paired_differences_match_units_and_show_losses():
     rows = [_row("lp", s, ood_acc=0.5) for s in range(6)]
     rows += [_row("nmtune", s, ood_acc=0.5 - 0.01 * (s + 1)) for s in range(6)]
     rows.append(_row("nmtune", 9, ood_acc=0.99))  # no matching baseline unit: ignored
-    d = paired_differences(rows, "nmtune", "lp", "ood_accuracy")[("e", "s")]
+    (cell,) = paired_differences(rows, "nmtune", "lp", "ood_accuracy")
+    d = paired_differences(rows, "nmtune", "lp", "ood_accuracy")[cell]
+    assert dict(cell)["encoder"] == "e" and dict(cell)["fraction"] == 1.0
     assert d["n"] == 6 and d["mean"] == pytest.approx(-0.035) and d["wins"] == 0 and d["hi"] < 0
+    assert d["unit"] == "seed"
+
+
+def test_settings_that_differ_in_any_field_are_never_merged():
+    """Two grids differing only in epochs, in one store: two summary rows, an epochs column, separate pairs."""
+    rows = [{**_row("lp", s, id_acc=0.76), "epochs": 5} for s in range(2)]
+    rows += [{**_row("lp", s, id_acc=0.9075), "epochs": 50} for s in range(2)]
+    summary = summarise(rows)
+    assert sorted(round(r["id_accuracy_mean"], 4) for r in summary) == [0.76, 0.9075]
+    head, body = results_table(rows)
+    assert "epochs" in head and {r[head.index("epochs")] for r in body} == {"5", "50"}
+    rows += [{**_row("nmtune", s, id_acc=0.8), "epochs": e} for s in range(2) for e in (5, 50)]
+    diffs = paired_differences(rows, "nmtune", "lp", "id_accuracy")
+    assert sorted(round(d["mean"], 4) for d in diffs.values()) == [-0.1075, 0.04]
+
+
+def test_paired_differences_average_tasks_within_a_seed_then_interval_over_seeds():
+    rows = []
+    for s, (da, db) in enumerate([(0.02, 0.04), (0.00, 0.02), (0.01, 0.05)]):
+        for task, d in (("a", da), ("b", db)):
+            rows += [_row("lp", s, task, ood_acc=0.5), _row("nmtune", s, task, ood_acc=0.5 + d)]
+    (d,) = paired_differences(rows, "nmtune", "lp", "ood_accuracy").values()
+    per_seed = [0.03, 0.01, 0.03]
+    m, lo, hi = t_interval(per_seed)
+    assert (
+        d["n"] == 3 and d["n_tasks"] == 2 and d["mean"] == pytest.approx(m) and d["lo"] == pytest.approx(lo)
+    )
 
 
 @pytest.mark.slow

@@ -12,18 +12,8 @@ from nmtune.protocol.config import load_config
 
 __all__ = ["run_demo", "run_config"]
 
-# columns of the report's results table printed on the console
-_CONSOLE_COLUMNS = (
-    "encoder",
-    "suite",
-    "method",
-    "seeds",
-    "tasks",
-    "ID acc",
-    "OOD acc",
-    "ID macro-F1",
-    "OOD macro-F1",
-)
+# columns of the report's results table left out of the console table (it keeps every setting column)
+_NOT_ON_CONSOLE = ("OOD LSVR",)
 
 
 def run_config(config, *, progress: bool = True, report: bool = True, echo=print) -> dict:
@@ -57,7 +47,7 @@ def run_config(config, *, progress: bool = True, report: bool = True, echo=print
         head, body = results_table(unit_rows(records))
         paths = build_report(st, config.report_dir) if report and config.report_dir else None
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(head)]
-    keep = [head.index(name) for name in _CONSOLE_COLUMNS]
+    keep = [i for i, name in enumerate(head) if name not in _NOT_ON_CONSOLE]
     echo("  ".join(head[i].ljust(widths[i]) for i in keep))
     for r in body:
         echo("  ".join(r[i].ljust(widths[i]) for i in keep))

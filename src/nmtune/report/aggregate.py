@@ -1,10 +1,12 @@
 """Aggregation of run records: per-seed summaries, mean +- std over seeds, paired differences with 95 % CIs.
 
 A *unit* is one run's result reduced to its ID average and OOD average accuracy (and macro-F1, SVE, LSVR) over
-its evaluation domains. Summaries average units over the tasks of a suite per seed first, then report the
-mean and
-the sample standard deviation over seeds. Paired differences match two methods on (encoder, suite, task,
-selection, fraction, noise, seed) and give a t-interval of the mean difference.
+its evaluation domains. A *setting* is a run's whole configuration except its task and seed: runs that differ
+in any configuration field (epochs, min_steps, caps, protocol version, ...) are never averaged together.
+Summaries average units over the tasks of a suite per seed first, then report the mean and the sample standard
+deviation over seeds. Paired differences compare two methods within one setting (every field but the method
+equal): per seed, the difference averaged over the tasks; the 95 % t-interval is over seeds (the unit of the
+interval is the seed, tasks being averaged within it).
 """
 
 from __future__ import annotations
@@ -15,10 +17,36 @@ from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["unit_rows", "summarise", "paired_differences", "t_interval"]
+__all__ = ["unit_rows", "summarise", "paired_differences", "t_interval", "setting_fields", "varying_fields"]
 
+#: Setting fields every table shows; any other configuration field that varies gets a column of its own.
 GROUP = ("encoder", "suite", "method", "selection", "fraction", "noise")
 MATCH = ("encoder", "suite", "task", "selection", "fraction", "noise", "seed")
+#: Fields of a unit row that are results, not configuration.
+METRICS = tuple(f"{k}_{m}" for k in ("id", "ood") for m in ("accuracy", "macro_f1", "sve", "lsvr")) + (
+    "fit_seconds",
+)
+_NOT_SETTING = ("task", "seed")
+
+
+def setting_fields(rows: list[dict]) -> tuple[str, ...]:
+    """Every configuration field of ``rows`` except task and seed: GROUP first, then the others sorted."""
+    keys = {k for r in rows for k in r if k not in METRICS and k not in _NOT_SETTING}
+    return (*[k for k in GROUP if k in keys], *sorted(keys - set(GROUP)))
+
+
+def varying_fields(rows: list[dict]) -> tuple[str, ...]:
+    """Setting fields outside GROUP whose value differs between rows (they need a column in every table)."""
+    return tuple(
+        k for k in setting_fields(rows) if k not in GROUP and len({json_key(r.get(k)) for r in rows}) > 1
+    )
+
+
+def json_key(value) -> str:
+    """A hashable, order-stable form of a configuration value (lists and dicts included)."""
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _mean_of(domains: dict, kind: str, key: str):
@@ -33,7 +61,8 @@ def unit_rows(records: Iterable[dict]) -> list[dict]:
         if r.get("status") != "done":
             continue
         c = r["config"]
-        row = {k: c.get(k) for k in (*MATCH, "method", "pretrain_noise")}
+        row = {k: v for k, v in c.items()}
+        row.update({k: c.get(k) for k in (*MATCH, "method", "pretrain_noise")})
         for kind in ("id", "ood"):
             for key in ("accuracy", "macro_f1", "sve", "lsvr"):
                 row[f"{kind}_{key}"] = _mean_of(r["domains"], kind, key)
@@ -57,7 +86,7 @@ def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
 
 
 def summarise(rows: list[dict], metrics=("id_accuracy", "ood_accuracy")) -> list[dict]:
-    """Mean +- std over seeds per (encoder, suite, method, selection, fraction, noise).
+    """Mean +- std over seeds per setting (the whole configuration except task and seed).
 
     Each seed's value is first averaged over the suite's tasks; std is the sample std over seeds (0 for
     one seed).
@@ -65,17 +94,20 @@ def summarise(rows: list[dict], metrics=("id_accuracy", "ood_accuracy")) -> list
     Returns
     -------
     list of dict
-        Group fields, ``n_seeds``, ``n_tasks`` and ``<metric>_mean`` / ``<metric>_std`` per metric.
+        Setting fields, ``n_seeds``, ``n_tasks`` and ``<metric>_mean`` / ``<metric>_std`` per metric.
     """
+    fields = setting_fields(rows)
     per_seed: dict = defaultdict(lambda: defaultdict(list))
     tasks: dict = defaultdict(set)
+    values: dict = {}
     for r in rows:
-        g = tuple(r[k] for k in GROUP)
+        g = tuple(json_key(r.get(k)) for k in fields)
+        values[g] = {k: r.get(k) for k in fields}
         per_seed[g][r["seed"]].append(r)
         tasks[g].add(r["task"])
     out = []
-    for g in sorted(per_seed, key=lambda x: tuple(str(v) for v in x)):
-        row = dict(zip(GROUP, g))
+    for g in sorted(per_seed):
+        row = dict(values[g])
         row["n_seeds"] = len(per_seed[g])
         row["n_tasks"] = len(tasks[g])
         for m in metrics:
@@ -93,28 +125,47 @@ def summarise(rows: list[dict], metrics=("id_accuracy", "ood_accuracy")) -> list
 
 
 def paired_differences(rows: list[dict], method: str, baseline: str, metric: str) -> dict | None:
-    """Mean of ``metric(method) - metric(baseline)`` over matched units, with a 95 % t-interval.
+    """Mean of ``metric(method) - metric(baseline)`` within each setting, with a 95 % t-interval over seeds.
 
-    Units are matched on (encoder, suite, task, selection, fraction, noise, seed); the result is pooled over
-    every matched unit per (encoder, suite). Returns None when nothing matches.
+    Runs are matched on every configuration field but the method (same task, seed, fraction, noise, epochs,
+    ...). Per seed the matched differences are averaged over the tasks; the interval is a Student-t interval of
+    the mean over seeds (NaN bounds with one seed). Returns None when nothing matches.
 
     Returns
     -------
     dict or None
-        Mapping ``(encoder, suite) -> {"n", "mean", "lo", "hi", "wins"}`` for the pair.
+        Mapping ``cell -> {"n", "n_tasks", "mean", "lo", "hi", "wins", "unit"}``; ``cell`` is a tuple of
+        ``(field, value)`` pairs of the setting without the method, ``n`` the number of seeds, ``wins`` the seeds
+        where the method is higher, ``unit`` ``"seed"``.
     """
-    index = {tuple(r[k] for k in MATCH): r for r in rows if r["method"] == baseline}
-    diffs: dict = defaultdict(list)
+    fields = [k for k in setting_fields(rows) if k != "method"]
+    match = (*fields, "task", "seed")
+    index = {tuple(json_key(r.get(k)) for k in match): r for r in rows if r["method"] == baseline}
+    per_cell: dict = defaultdict(lambda: defaultdict(list))
+    cells: dict = {}
+    tasks: dict = defaultdict(set)
     for r in rows:
         if r["method"] != method:
             continue
-        b = index.get(tuple(r[k] for k in MATCH))
+        b = index.get(tuple(json_key(r.get(k)) for k in match))
         if b is not None and r.get(metric) is not None and b.get(metric) is not None:
-            diffs[(r["encoder"], r["suite"])].append(r[metric] - b[metric])
-    if not diffs:
+            cell = tuple(json_key(r.get(k)) for k in fields)
+            cells[cell] = tuple((k, r.get(k)) for k in fields)
+            per_cell[cell][r["seed"]].append(r[metric] - b[metric])
+            tasks[cell].add(r["task"])
+    if not per_cell:
         return None
     out = {}
-    for key, d in sorted(diffs.items()):
+    for cell in sorted(per_cell):
+        d = [float(np.mean(v)) for v in per_cell[cell].values()]  # one value per seed
         m, lo, hi = t_interval(d)
-        out[key] = {"n": len(d), "mean": m, "lo": lo, "hi": hi, "wins": int(sum(x > 0 for x in d))}
+        out[cells[cell]] = {
+            "n": len(d),
+            "n_tasks": len(tasks[cell]),
+            "mean": m,
+            "lo": lo,
+            "hi": hi,
+            "wins": int(sum(x > 0 for x in d)),
+            "unit": "seed",
+        }
     return out

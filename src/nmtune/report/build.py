@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nmtune.report.aggregate import paired_differences, summarise, unit_rows
+from nmtune.report.aggregate import paired_differences, summarise, unit_rows, varying_fields
 from nmtune.results import ResultsStore
 
 __all__ = ["ReportPaths", "build_report", "results_table"]
@@ -34,14 +34,28 @@ def _pm(mean, std) -> str:
 
 
 def _ci(d) -> str:
-    lo = "nan" if math.isnan(d["lo"]) else f"{100 * d['lo']:+.2f}"
-    hi = "nan" if math.isnan(d["hi"]) else f"{100 * d['hi']:+.2f}"
-    return f"{100 * d['mean']:+.2f} [{lo}, {hi}] ({d['wins']}/{d['n']})"
+    if math.isnan(d["lo"]) or math.isnan(d["hi"]):
+        return f"{100 * d['mean']:+.2f} (no CI: 1 seed) ({d['wins']}/{d['n']})"
+    return f"{100 * d['mean']:+.2f} [{100 * d['lo']:+.2f}, {100 * d['hi']:+.2f}] ({d['wins']}/{d['n']})"
+
+
+def _value(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
 
 
 def results_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the main table: accuracy (%) mean ± std over seeds, ID and OOD averages."""
+    """Header and rows of the main table: accuracy (%) mean ± std over seeds, ID and OOD averages.
+
+    One row per setting (the whole configuration but task and seed); configuration fields that differ between
+    settings beyond encoder, suite, method, selection, fraction and noise get a column of their own, so no two
+    rows look alike.
+    """
     summary = summarise(rows, ("id_accuracy", "ood_accuracy", "id_macro_f1", "ood_macro_f1", "ood_lsvr"))
+    extra = list(varying_fields(rows))
     head = [
         "encoder",
         "suite",
@@ -49,6 +63,7 @@ def results_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
         "selection",
         "fraction",
         "noise",
+        *extra,
         "seeds",
         "tasks",
         "ID acc",
@@ -68,6 +83,7 @@ def results_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
                 s["selection"],
                 f"{s['fraction']:g}",
                 f"{s['noise']:g}",
+                *[_value(s.get(k)) for k in extra],
                 str(s["n_seeds"]),
                 str(s["n_tasks"]),
                 _pm(s["id_accuracy_mean"], s["id_accuracy_std"]),
@@ -82,7 +98,9 @@ def results_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
 
 def _paired_table(rows):
     methods = sorted({r["method"] for r in rows})
-    head = ["encoder", "suite", "method", "vs", "Δ ID acc [95% CI] (wins/n)", "Δ OOD acc [95% CI] (wins/n)"]
+    extra = list(varying_fields(rows))
+    shown = ["encoder", "suite", "selection", "fraction", "noise", *extra]
+    head = [*shown, "method", "vs", "Δ ID acc [95% CI] (wins/seeds)", "Δ OOD acc [95% CI] (wins/seeds)"]
     body = []
     for base in [b for b in BASELINES if b in methods]:
         for m in methods:
@@ -90,15 +108,15 @@ def _paired_table(rows):
                 continue
             d_id = paired_differences(rows, m, base, "id_accuracy") or {}
             d_ood = paired_differences(rows, m, base, "ood_accuracy") or {}
-            for key in sorted(set(d_id) | set(d_ood)):
+            for cell in sorted(set(d_id) | set(d_ood), key=str):
+                values = dict(cell)
                 body.append(
                     [
-                        key[0],
-                        key[1],
+                        *[_value(values.get(k)) for k in shown],
                         m,
                         base,
-                        _ci(d_id[key]) if key in d_id else "-",
-                        _ci(d_ood[key]) if key in d_ood else "-",
+                        _ci(d_id[cell]) if cell in d_id else "-",
+                        _ci(d_ood[cell]) if cell in d_ood else "-",
                     ]
                 )
     return head, body
@@ -256,9 +274,11 @@ def build_report(
         "tasks). ID/OOD "
         "= mean over the in-/out-of-distribution evaluation domains. Every method and setting stored is "
         "shown.",
-        "Paired differences: method − baseline on units matched by encoder, suite, task, selection, "
-        "fraction, "
-        "noise and seed; 95 % t-interval of the mean over matched units; wins = units where the method "
+        "Runs that differ in any configuration field (besides task and seed) are never averaged together; "
+        "fields beyond the first six that vary get their own column.",
+        "Paired differences: method − baseline within one setting (runs matched on every configuration field "
+        "but the method). Unit of the interval: the seed — per seed the difference is averaged over the "
+        "suite's tasks, then a 95 % Student-t interval of the mean over seeds; wins = seeds where the method "
         "is higher.",
     ]
     md = [
