@@ -75,3 +75,26 @@ def test_progress_bar_on_long_encodes_only(load, texts, capsys, monkeypatch):
     assert "encode glove-50" in capsys.readouterr().err
     enc.encode(texts, batch_size=4, progress=False)
     assert "encode glove-50" not in capsys.readouterr().err
+
+
+def test_encode_resolves_auto_device_before_the_model_sees_it():
+    """A grid with ``device: auto`` used to hand "auto" to encoders that call ``torch.device(device)``."""
+    import numpy as np
+    import torch
+
+    from nmtune.encoders.base import Encoder
+
+    class _Torchy(Encoder):
+        def __init__(self):
+            super().__init__("torchy", 2, "text")
+
+        def _fingerprint_parts(self):
+            return {"kind": "test"}
+
+        def _encode_batch(self, batch, device):
+            assert isinstance(device, torch.device) and device.type in ("cpu", "cuda")
+            return np.zeros((len(batch), 2), dtype=np.float32)
+
+    assert _Torchy().encode(["a", "b"], device="auto", progress=False).shape == (2, 2)
+    with pytest.raises(ValueError, match="Unknown device 'gpu'"):
+        _Torchy().encode(["a"], device="gpu", progress=False)

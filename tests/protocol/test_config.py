@@ -37,3 +37,8 @@ def test_presets_load():
     assert set(demo.methods) == {"lp", "mlp", "nmtune", "logreg"} and len(demo.seeds) == 3
     with pytest.raises(FileNotFoundError, match="preset name"):
         load_config("no-such-grid")
+
+
+def test_bad_device_fails_at_config_time_not_as_failed_runs():
+    with pytest.raises(ValueError, match="Unknown device 'gpu'.*Did you mean 'cpu'"):
+        GridConfig(device="gpu")

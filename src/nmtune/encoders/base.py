@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nmtune._internal.device import resolve_device
+
 __all__ = [
     "Encoder",
     "file_digest",
@@ -205,7 +207,8 @@ class Encoder:
         batch_size : int, default 64
             Inputs per forward pass.
         device : str or torch.device, default "cpu"
-            Where the model runs (ignored by encoders without a torch model).
+            Where the model runs: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (ignored by encoders
+            without a torch model).
         progress : bool, default True
             Show a tqdm bar when the encode runs longer than about a second.
 
@@ -215,6 +218,7 @@ class Encoder:
             Row ``i`` holds the features of ``inputs[i]``.
         """
         batch_size = _check_batch_size(batch_size)
+        device = resolve_device(device)  # "auto" becomes a real device before any encoder sees it
         items = self._validate_inputs(inputs)
         n = len(items)
         out = np.empty((n, self.dim), dtype=np.float32)

@@ -14,31 +14,16 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
+from nmtune._internal.device import resolve_device
 from nmtune.exceptions import unknown_name_error
 
 from . import _train
 from ._data import FeatureSource, validate_X, validate_y
 
-DEVICES = ("auto", "cpu", "cuda")
-
 # Minimum optimiser steps of every head (``min_steps``): the paper's 30 epochs are thousands of steps on its
 # tens-of-thousands-sample tasks but 30-60 steps on a few hundred samples, where the heads stop unconverged.
 # Chosen on validation splits of training data only (benchmarks/select_min_steps.py, docs/protocol.md).
 DEFAULT_MIN_STEPS = 1000
-
-
-def resolve_device(device: str) -> torch.device:
-    """Map ``"auto"`` / ``"cpu"`` / ``"cuda"`` / ``"cuda:N"`` to a :class:`torch.device`, or fail clearly."""
-    if not isinstance(device, str) or device.split(":")[0] not in DEVICES:
-        raise unknown_name_error("device", device, DEVICES)
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but torch sees no CUDA device (torch {torch.__version__}). "
-            "Use device='cpu' or 'auto', or install a CUDA build of torch."
-        )
-    return torch.device(device)
 
 
 def epochs_for(epochs: int, min_steps: int, n_train: int, batch_size: int) -> int:

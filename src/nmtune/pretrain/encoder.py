@@ -14,6 +14,7 @@ import os
 import numpy as np
 import torch
 
+from nmtune._internal.device import resolve_device
 from nmtune.encoders.base import Encoder, state_dict_digest
 from nmtune.exceptions import require
 from nmtune.pretrain.models import build_backbone
@@ -109,11 +110,7 @@ class PretrainedEncoder(Encoder):
 
     @torch.no_grad()
     def _encode_batch(self, batch, device):
-        dev = torch.device(
-            "cuda"
-            if device == "auto" and torch.cuda.is_available()
-            else ("cpu" if device == "auto" else device)
-        )
+        dev = resolve_device(device)
         if self._device != dev:
             self.model.to(dev)
             self._device = dev

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nmtune._internal.device import resolve_device
 from nmtune.pretrain.config import PretrainConfig
 from nmtune.pretrain.models import Classifier, build_backbone
 
@@ -94,16 +95,10 @@ def _dist_info() -> tuple[int, int]:
 
 
 def _resolve_device(device: str, rank: int, world: int) -> torch.device:
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and world > 1:
-        local = int(os.environ.get("LOCAL_RANK", rank))
-        torch.cuda.set_device(local)
-        return torch.device("cuda", local)
-    return torch.device(device)
+    local = int(os.environ.get("LOCAL_RANK", rank)) if world > 1 else None
+    return resolve_device(device, local_rank=local)
 
 
-@torch.no_grad()
 def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device, batch_size: int = 512) -> float:
     was = model.training
     model.eval()

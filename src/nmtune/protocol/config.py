@@ -123,6 +123,9 @@ class GridConfig:
             v = getattr(self, name)
             if v is not None and int(v) < 1:
                 raise ValueError(f"{name} must be a positive integer or null; received {v!r}.")
+        from nmtune._internal.device import resolve_device
+
+        resolve_device(self.device)  # unknown names and CUDA without a GPU fail here, before any run starts
         if self.min_steps is not None and int(self.min_steps) < 0:
             raise ValueError(f"min_steps must be an integer >= 0 or null; received {self.min_steps!r}.")
         if int(self.n_jobs) < 1:
