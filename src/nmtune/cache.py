@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Mapping
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from nmtune._internal.files import atomic_path, atomic_write_text, sha256_file
 
 __all__ = ["FeatureCache", "Features", "get_features", "extract", "default_cache_dir", "cache_key"]
 
@@ -72,34 +73,9 @@ class Features:
     record: dict
 
 
-def _sha256(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _atomic_save(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array, allow_pickle=False)
 
 
 def _preprocessing_key(preprocessing) -> Any:
@@ -209,7 +185,7 @@ class FeatureCache:
                 del X
             stamp = (str(path), st.st_size, st.st_mtime_ns)
             if verify and stamp not in _VERIFIED:
-                if _sha256(path) != record[field]:
+                if sha256_file(path) != record[field]:
                     return path, "corrupted (sha256 checksum mismatch)"
                 _VERIFIED.add(stamp)
         return None
@@ -355,15 +331,15 @@ def get_features(
         "preprocessing": _preprocessing_key(preprocessing),
         "shape": [len(ds), dim],
         "dtype": "float32",
-        "sha256": _sha256(X_path),
-        "y_sha256": _sha256(folder / "y.npy"),
+        "sha256": sha256_file(X_path),
+        "y_sha256": sha256_file(folder / "y.npy"),
         "class_names": list(ds.class_names),
         "modality": ds.modality,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "nmtune_version": __version__,
         "shard_size": size,
     }
-    _atomic_write_text(folder / "record.json", json.dumps(record, indent=2))
+    atomic_write_text(folder / "record.json", json.dumps(record, indent=2))
     for path in (X_path, folder / "y.npy"):  # just hashed while writing: no need to hash again this process
         st = path.stat()
         _VERIFIED.add((str(path), st.st_size, st.st_mtime_ns))
@@ -409,9 +385,7 @@ def _concatenate(shard_paths: list[Path], n: int, out_path: Path) -> int:
             f"Shards in {shard_paths[0].parent} disagree on the feature dimension: {sorted(dims)}."
         )
     dim = dims.pop() if dims else 0
-    fd, tmp = tempfile.mkstemp(prefix="X.npy.", suffix=".tmp", dir=out_path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(out_path) as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim))
         row = 0
         for p in shard_paths:
@@ -421,10 +395,6 @@ def _concatenate(shard_paths: list[Path], n: int, out_path: Path) -> int:
         assert row == n, (row, n)
         out.flush()
         del out
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return dim
 
 

@@ -13,12 +13,11 @@ Shapes: features X are float32 (N, D); labels y are (N,) (int64 when every label
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from nmtune._internal.files import atomic_path
 from nmtune.exceptions import require
 
 __all__ = ["load_feature_file", "save_feature_file", "FORMATS"]
@@ -226,9 +225,7 @@ def save_feature_file(path, X, y=None) -> Path:
             "a .npy file cannot hold labels; use .npz, .csv or .parquet to save X and y together."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=suffix) as tmp:
         if suffix == ".npy":
             np.save(tmp, X)
         elif suffix == ".npz":
@@ -246,8 +243,4 @@ def save_feature_file(path, X, y=None) -> Path:
             if y is not None:
                 cols["label"] = y
             pq.write_table(pa.table(cols), tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

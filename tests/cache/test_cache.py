@@ -169,8 +169,10 @@ def test_checksum_verified_once_per_process_per_file(tmp_path, monkeypatch):
     get_features(PixelEncoder(), "optdigits", "test", cache=cache, progress=False)
     monkeypatch.setattr(cache_mod, "_VERIFIED", set())
     hashed = []
-    real = cache_mod._sha256
-    monkeypatch.setattr(cache_mod, "_sha256", lambda path, *a: hashed.append(path.name) or real(path, *a))
+    real = cache_mod.sha256_file
+    monkeypatch.setattr(
+        cache_mod, "sha256_file", lambda path, *a, **k: hashed.append(path.name) or real(path, *a, **k)
+    )
     for _ in range(3):
         get_features(PixelEncoder(), "optdigits", "test", cache=cache, progress=False)
     assert sorted(hashed) == ["X.npy", "y.npy"]

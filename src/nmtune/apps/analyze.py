@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from nmtune._internal.files import atomic_write_text
 from nmtune.spectrum.metrics import metrics_from_singular_values
 from nmtune.spectrum.svd import singular_values
 
@@ -67,9 +67,7 @@ def analyze_feature_file(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "spectrum.json"
-    tmp = json_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({**metrics, "singular_values": s.tolist()}, indent=2))
-    os.replace(tmp, json_path)
+    atomic_write_text(json_path, json.dumps({**metrics, "singular_values": s.tolist()}, indent=2))
     metrics["json"] = str(json_path)
     metrics["png"] = None
     if plot:

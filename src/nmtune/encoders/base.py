@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from nmtune._internal.device import resolve_device
+from nmtune._internal.files import sha256_file
 
 __all__ = [
     "Encoder",
@@ -75,11 +76,7 @@ def file_digest(path: str | os.PathLike, *, chunk_size: int = 1 << 22) -> str:
     with _DIGESTS_LOCK:
         if key in _DIGESTS:
             return _DIGESTS[key]
-    h = hashlib.sha256()
-    with open(real, "rb") as fh:
-        while chunk := fh.read(chunk_size):
-            h.update(chunk)
-    digest = h.hexdigest()
+    digest = sha256_file(real, chunk_size=chunk_size)
     with _DIGESTS_LOCK:
         _DIGESTS[key] = digest
     return digest

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from nmtune._internal.files import atomic_path
 
 FORMAT = "nmtune-head"
 VERSION = 2
@@ -131,11 +131,5 @@ def write_state(state: dict, path) -> None:
         raise IsADirectoryError(
             f"{str(path)!r} is a folder; give a file path such as {str(path / 'head.pt')!r}."
         )
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)

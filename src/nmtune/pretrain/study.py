@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nmtune._internal.files import atomic_write_text
 from nmtune.pretrain.config import PretrainConfig, config_from_dict
 
 __all__ = ["StudyConfig", "run_study", "evaluate_model", "summarise"]
@@ -409,9 +410,7 @@ def run_study(
         todo.append((gamma, seed, ckpt_path, rec_path))
     for (gamma, seed, _, rec_path), rec in _evaluate_all(todo, config, n_jobs, progress):
         rec.update(gamma=float(gamma), seed=int(seed), study_config=cfg_json)
-        tmp = rec_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(rec, default=str))
-        os.replace(tmp, rec_path)
+        atomic_write_text(rec_path, json.dumps(rec, default=str))
         records.append(rec)
     summary = summarise(records)
     probe = config.probe

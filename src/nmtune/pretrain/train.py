@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nmtune._internal.device import resolve_device
+from nmtune._internal.files import atomic_path
 from nmtune.pretrain.config import PretrainConfig
 from nmtune.pretrain.models import Classifier, build_backbone
 
@@ -259,9 +260,8 @@ def pretrain(
     if out is not None and rank == 0:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-        torch.save(ckpt, tmp)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            torch.save(ckpt, tmp)
     if world > 1:
         import torch.distributed as dist
 

@@ -1,0 +1,80 @@
+"""File helpers written once: atomic writes and SHA-256 digests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "sha256_file"]
+
+
+@contextmanager
+def atomic_path(path, *, suffix: str = ".tmp") -> Iterator[Path]:
+    """Yield a fresh temporary path beside ``path``; on success it replaces ``path`` atomically.
+
+    Write the file at the yielded path (``np.save``, ``torch.save``, ``np.lib.format.open_memmap``, ...). When the
+    block ends normally the temporary file is flushed to disk and renamed onto ``path`` (readers see the old file
+    or the new one, never a partial one); when it raises, the temporary file is removed and ``path`` is left as it
+    was.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The final file. Its folder must exist.
+    suffix : str, default ".tmp"
+        Suffix of the temporary name (``np.save`` appends ``.npy`` to names without it: pass ``".npy"``).
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary path (unique, in the same folder, hidden: it starts with a dot).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a folder; give a file path inside it.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(path, text: str, *, encoding: str = "utf-8") -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_path`)."""
+    atomic_write_bytes(path, text.encode(encoding))
+
+
+def sha256_file(path, *, chunk_size: int = 1 << 22) -> str:
+    """SHA-256 hex digest of a file's bytes, read in chunks.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    chunk_size : int, default 4 MiB
+        Bytes read at a time.
+
+    Returns
+    -------
+    str
+        64 hex characters.
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk_size):
+            h.update(block)
+    return h.hexdigest()
