@@ -10,23 +10,14 @@ import math
 
 import numpy as np
 
+from nmtune._internal.validation import check_random_state
+
 __all__ = ["stratified_fraction", "stratified_split"]
-
-
-def _rng(random_state) -> np.random.Generator:
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if random_state is None or isinstance(random_state, (int, np.integer)):
-        return np.random.default_rng(random_state)
-    raise TypeError(
-        f"random_state must be None, an int or a numpy.random.Generator; received "
-        f"{type(random_state).__name__}."
-    )
 
 
 def _class_permutations(labels: np.ndarray, random_state) -> list[np.ndarray]:
     """One random permutation of the row indices of each class, classes in sorted order."""
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     return [rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
 
 

@@ -15,6 +15,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from nmtune._internal.device import resolve_device
+from nmtune._internal.validation import seed_from_random_state
 from nmtune.exceptions import unknown_name_error
 
 from . import _train
@@ -50,19 +51,7 @@ def epochs_for(epochs: int, min_steps: int, n_train: int, batch_size: int) -> in
 
 def _generator(random_state) -> torch.Generator:
     """A CPU torch generator seeded from an int, a numpy Generator/RandomState or None (fresh entropy)."""
-    if random_state is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0])
-    elif isinstance(random_state, numbers.Integral):
-        seed = int(random_state)
-    elif isinstance(random_state, np.random.Generator):
-        seed = int(random_state.integers(2**63 - 1))
-    elif isinstance(random_state, np.random.RandomState):
-        seed = int(random_state.randint(2**31 - 1))
-    else:
-        raise ValueError(
-            f"random_state must be None, an int or a numpy Generator; got {type(random_state).__name__}."
-        )
-    return torch.Generator().manual_seed(seed)
+    return torch.Generator().manual_seed(seed_from_random_state(random_state))
 
 
 def _check_number(name, value, *, low, high=None, integer=False, low_open=False):

@@ -7,22 +7,7 @@ import numbers
 
 import numpy as np
 
-
-def check_random_state(random_state) -> np.random.Generator:
-    """Turn ``None``, an int or a ``np.random.Generator`` into a Generator; never touches the global RNG."""
-    if random_state is None:
-        return np.random.default_rng()
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise ValueError(f"random_state must be a non-negative int; received {random_state}.")
-        return np.random.default_rng(int(random_state))
-    raise TypeError(
-        f"random_state must be None, a non-negative int or a numpy.random.Generator; received "
-        f"{type(random_state).__name__} ({random_state!r}). For a legacy RandomState, pass "
-        "np.random.default_rng(seed) instead."
-    )
+from nmtune._internal.validation import check_random_state  # noqa: F401 - re-exported
 
 
 def check_rate(rate) -> float:

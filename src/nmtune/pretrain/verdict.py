@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nmtune._internal.stats import t_interval
+
 __all__ = [
     "mean_ci",
     "decide",
@@ -45,17 +47,7 @@ REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inco
 
 def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and two-sided Student-t confidence interval of ``values`` (S,); NaN bounds when S < 2."""
-    from scipy import stats
-
-    x = np.asarray(values, dtype=np.float64).ravel()
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
-    m = float(x.mean())
-    if x.size < 2:
-        return m, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return m, m - half, m + half
+    return t_interval(np.asarray(values, dtype=np.float64).ravel(), level)
 
 
 def format_ci(lo: float, hi: float, *, digits: int = 4, why: str = "fewer than 2 seeds") -> str:

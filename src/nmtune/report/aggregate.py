@@ -11,11 +11,12 @@ interval is the seed, tasks being averaged within it).
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable
 
 import numpy as np
+
+from nmtune._internal.stats import t_interval
 
 __all__ = ["unit_rows", "summarise", "paired_differences", "t_interval", "setting_fields", "varying_fields"]
 
@@ -69,20 +70,6 @@ def unit_rows(records: Iterable[dict]) -> list[dict]:
         row["fit_seconds"] = r.get("fit_seconds")
         rows.append(row)
     return rows
-
-
-def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean and two-sided t confidence interval of the mean; (mean, nan, nan) for fewer than 2 values."""
-    from scipy import stats
-
-    v = np.asarray([x for x in values if x is not None], dtype=np.float64)
-    if v.size == 0:
-        return (math.nan, math.nan, math.nan)
-    m = float(v.mean())
-    if v.size < 2:
-        return (m, math.nan, math.nan)
-    half = float(stats.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
-    return (m, m - half, m + half)
 
 
 def summarise(rows: list[dict], metrics=("id_accuracy", "ood_accuracy")) -> list[dict]:
