@@ -42,3 +42,59 @@ def test_presets_load():
 def test_bad_device_fails_at_config_time_not_as_failed_runs():
     with pytest.raises(ValueError, match="Unknown device 'gpu'.*Did you mean 'cpu'"):
         GridConfig(device="gpu")
+
+
+def test_per_method_params_are_validated_and_reach_the_estimator(tmp_path):
+    from nmtune.protocol import example_task, expand_grid, run_one
+
+    cfg = config_from_dict({"methods": ["logreg", {"name": "lp", "params": {"lr": 0.05, "min_steps": 0}}]})
+    assert cfg.methods[1] == ("lp", (("lr", 0.05), ("min_steps", 0)))
+    assert config_from_dict(cfg.to_dict()) == cfg  # round trip through YAML-like dicts
+    specs = expand_grid(cfg.replace(seeds=[0], epochs=1), [example_task(n_train=60)])
+    lp = next(s for s in specs if s.method == "lp")
+    assert lp.config()["params"] == {"lr": 0.05, "min_steps": 0}
+    assert "params" not in next(s for s in specs if s.method == "logreg").config()
+    assert run_one(example_task(n_train=60), lp)["status"] == "done"
+    with pytest.raises(ValueError, match="Unknown parameter of method 'nmtune' 'lamda'. Did you mean 'lam'"):
+        config_from_dict({"methods": [{"name": "nmtune", "params": {"lamda": 0.1}}]})
+    with pytest.raises(ValueError, match="Unknown method 'nmtun'"):
+        config_from_dict({"methods": [{"name": "nmtun"}]})
+
+
+@pytest.mark.parametrize(
+    "text,pattern",
+    [
+        ("", "configuration is empty.*--config demo"),
+        ("epochs: 2.7\nseeds: [0]\n", "'epochs' must be a whole number; received 2.7"),
+        ("epochs: five\nseeds: [0]\n", "'epochs' must be a whole number; received 'five'"),
+        ("methods: [lp\nseeds: [0]\n", "is not valid YAML"),
+        ("methods: [{nam: lp}]\n", "A methods entry is a name or"),
+    ],
+)
+def test_bad_yaml_configs_name_the_problem(tmp_path, text, pattern):
+    path = tmp_path / "grid.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=pattern):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    "grid,pattern",
+    [
+        ({"encoders": ["glove-50"], "suites": ["r8"], "tasks": ["unknown"]}, "Unknown task .*'reuters-r8'"),
+        ({"encoders": ["glov-50"], "suites": ["r8"]}, "Unknown encoder 'glov-50'. Did you mean 'glove-50'"),
+        ({"encoders": ["glove-50"], "suites": ["r9"]}, "Unknown suite 'r9'"),
+    ],
+)
+def test_grid_names_are_checked_before_encoding(grid, pattern):
+    from nmtune.protocol.feature_tasks import check_grid_names
+
+    with pytest.raises(ValueError, match=pattern):
+        check_grid_names(config_from_dict(grid))
+
+
+def test_text_encoder_on_an_image_suite_is_refused_before_encoding():
+    from nmtune.protocol.feature_tasks import suite_feature_tasks
+
+    with pytest.raises(ValueError, match="encodes text inputs but task .* is image"):
+        suite_feature_tasks("glove-50", "digits", progress=False)

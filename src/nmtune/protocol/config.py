@@ -46,8 +46,10 @@ class GridConfig:
         Explicit ``(encoder, suite)`` pairs; when non-empty it replaces ``encoders x suites``.
     tasks : tuple of str
         Restrict every suite to these task names (empty: all tasks).
-    methods : tuple of str
-        Method names from :func:`nmtune.protocol.list_methods`.
+    methods : tuple
+        Method names from :func:`nmtune.protocol.list_methods`; an entry may also be ``(name, params)`` with
+        ``params`` a tuple of ``(key, value)`` pairs of constructor arguments (YAML: ``{name: nmtune, params:
+        {lam: 0.1}}``). Every name and parameter is checked before anything is encoded.
     selection : tuple of str
         Hyper-parameter selection modes, a grid axis: ``"paper"`` and/or ``"val"``.
     fractions : tuple of float
@@ -87,7 +89,7 @@ class GridConfig:
     suites: tuple[str, ...] = ("20ng-subgroups",)
     pairs: tuple[tuple[str, str], ...] = ()
     tasks: tuple[str, ...] = ()
-    methods: tuple[str, ...] = ("lp", "mlp", "nmtune", "logreg")
+    methods: tuple = ("lp", "mlp", "nmtune", "logreg")
     selection: tuple[str, ...] = ("paper",)
     fractions: tuple[float, ...] = (1.0,)
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -121,11 +123,17 @@ class GridConfig:
             raise ValueError(f"val_fraction must lie in (0, 1); received {self.val_fraction!r}.")
         for name in ("max_train", "max_eval", "epochs"):
             v = getattr(self, name)
-            if v is not None and int(v) < 1:
+            if v is not None and _integer(name, v) < 1:
                 raise ValueError(f"{name} must be a positive integer or null; received {v!r}.")
         from nmtune._internal.device import resolve_device
 
         resolve_device(self.device)  # unknown names and CUDA without a GPU fail here, before any run starts
+        from nmtune.protocol.methods import check_params, get_method
+
+        for entry in self.methods:
+            name, params = method_name_and_params(_method_entry(entry))
+            get_method(name)
+            check_params(name, params)
         if self.min_steps is not None and int(self.min_steps) < 0:
             raise ValueError(f"min_steps must be an integer >= 0 or null; received {self.min_steps!r}.")
         if int(self.n_jobs) < 1:
@@ -155,7 +163,12 @@ class GridConfig:
         out = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if isinstance(v, tuple):
+            if f.name == "methods":
+                v = [
+                    x if isinstance(x, str) else {"name": x[0], "params": dict(x[1])}
+                    for x in (_method_entry(e) for e in v)
+                ]
+            elif isinstance(v, tuple):
                 v = [list(x) if isinstance(x, tuple) else x for x in v]
             elif isinstance(v, Mapping):
                 v = dict(v)
@@ -167,12 +180,51 @@ _TUPLE_FIELDS = {
     "encoders": str,
     "suites": str,
     "tasks": str,
-    "methods": str,
     "selection": str,
     "fractions": float,
     "seeds": int,
     "noise_rates": float,
 }
+
+
+_INT_FIELDS = ("epochs", "min_steps", "max_train", "max_eval", "n_jobs")
+
+
+def _integer(key: str, value):
+    """An integer option (or None), refusing floats with a fraction and words: the message names the key."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
+        raise ValueError(f"Grid key {key!r} must be a whole number; received {value!r}.")
+    return int(value)
+
+
+def _method_entry(entry):
+    """``"lp"`` stays a name; ``{name: nmtune, params: {lam: 0.1}}`` becomes ``("nmtune", (("lam", 0.1),))``."""
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str):
+        return (entry[0], tuple((str(k), v) for k, v in dict(entry[1]).items()))
+    if isinstance(entry, Mapping):
+        extra = set(entry) - {"name", "params"}
+        if "name" not in entry or extra:
+            raise ValueError(
+                f"A methods entry is a name or {{name: ..., params: {{...}}}}; received {dict(entry)!r}."
+            )
+        params = entry.get("params") or {}
+        if not isinstance(params, Mapping):
+            raise ValueError(f"params of method {entry['name']!r} must be a mapping; received {params!r}.")
+        return (str(entry["name"]), tuple((str(k), v) for k, v in params.items()))
+    if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str):  # to_dict round trip
+        return (entry[0], tuple((str(k), v) for k, v in entry[1]))
+    raise ValueError(f"A methods entry is a name or {{name: ..., params: {{...}}}}; received {entry!r}.")
+
+
+def method_name_and_params(entry) -> tuple[str, dict[str, Any]]:
+    """``(name, params dict)`` of a :attr:`GridConfig.methods` entry."""
+    if isinstance(entry, str):
+        return entry, {}
+    return entry[0], dict(entry[1])
 
 
 def config_from_dict(data: Mapping[str, Any]) -> GridConfig:
@@ -193,6 +245,11 @@ def config_from_dict(data: Mapping[str, Any]) -> GridConfig:
         raise TypeError(
             f"A grid configuration must be a mapping of keys to values; received {type(data).__name__}."
         )
+    if not data:
+        raise ValueError(
+            "The grid configuration is empty. Name at least what to run (e.g. encoders and suites, or pairs), "
+            "or start from a preset: `nmtune run --config demo` (presets: " + ", ".join(list_presets()) + ")."
+        )
     valid = [f.name for f in dataclasses.fields(GridConfig)]
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
@@ -205,6 +262,10 @@ def config_from_dict(data: Mapping[str, Any]) -> GridConfig:
                 value = tuple(_TUPLE_FIELDS[key](v) for v in items)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"Grid key {key!r} has a wrong-typed value {value!r} ({exc})") from exc
+        elif key == "methods":
+            value = tuple(_method_entry(v) for v in (value if isinstance(value, list | tuple) else [value]))
+        elif key in _INT_FIELDS:
+            value = _integer(key, value)
         elif key == "pairs":
             value = tuple(tuple(str(x) for x in p) for p in (value or ()))
         elif key == "pretrain_noise":
@@ -238,7 +299,10 @@ def load_config(path: str | Path) -> GridConfig:
                 f"{', '.join(presets)}."
             )
     with open(p, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+        try:
+            data = yaml.safe_load(fh) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{p} is not valid YAML: {exc}".replace("\n", " ")) from exc
     try:
         return config_from_dict(data)
     except (ValueError, TypeError) as exc:

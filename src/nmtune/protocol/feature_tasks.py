@@ -93,6 +93,13 @@ def suite_feature_tasks(
     s = get_suite(suite)
     chosen = [t for t in s.tasks if not tasks or t.name in tasks]
     enc = get_encoder(encoder)
+    for t in chosen:
+        if t.modality and enc.modality != t.modality:
+            raise ValueError(
+                f"Encoder {encoder!r} encodes {enc.modality} inputs but task {t.name!r} of suite {suite!r} is "
+                f"{t.modality}; pair {t.modality} suites with {t.modality} encoders (see `nmtune.suites` and "
+                "`nmtune.encoders.list_encoders()`)."
+            )
     out = []
     for t in chosen:
         tr = get_features(
@@ -125,6 +132,24 @@ def suite_feature_tasks(
     return out
 
 
+def check_grid_names(config: GridConfig) -> None:
+    """Check every encoder, suite and task name of a grid before anything is encoded (clear, early errors)."""
+    from nmtune.encoders import list_encoders, list_prefixes
+    from nmtune.exceptions import unknown_name_error
+    from nmtune.suites import get_suite
+
+    plain = list_encoders()
+    all_tasks: set[str] = set()
+    for encoder, suite in config.encoder_suite_pairs():
+        prefix, sep, _ = encoder.partition(":")
+        if (sep and prefix not in list_prefixes()) or (not sep and encoder not in plain):
+            raise unknown_name_error("encoder", encoder, plain + [f"{p}:..." for p in list_prefixes()])
+        all_tasks |= {t.name for t in get_suite(suite).tasks}
+    for task in config.tasks:
+        if task not in all_tasks:
+            raise unknown_name_error("task (of the grid's suites)", task, all_tasks)
+
+
 def config_feature_tasks(config: GridConfig, *, progress: bool = True) -> list[FeatureTask]:
     """Every feature task of a grid configuration's (encoder, suite) pairs.
 
@@ -139,6 +164,7 @@ def config_feature_tasks(config: GridConfig, *, progress: bool = True) -> list[F
     -------
     list of FeatureTask
     """
+    check_grid_names(config)
     out = []
     for encoder, suite in config.encoder_suite_pairs():
         found = suite_feature_tasks(

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from nmtune.exceptions import require
-from nmtune.protocol.config import GridConfig
+from nmtune.protocol.config import GridConfig, method_name_and_params
 from nmtune.protocol.methods import get_method
 from nmtune.protocol.runner import RunSpec, run_one
 from nmtune.protocol.tasks import FeatureTask
@@ -58,11 +58,12 @@ def expand_grid(config: GridConfig, tasks: Iterable[FeatureTask]) -> list[RunSpe
     -------
     list of RunSpec
     """
-    for m in config.methods:
-        get_method(m)  # unknown names fail before anything runs
+    entries = [method_name_and_params(m) for m in config.methods]
+    for name, _ in entries:
+        get_method(name)  # unknown names fail before anything runs
     specs = []
     for task in tasks:
-        for method in config.methods:
+        for method, params in entries:
             for selection in config.selection:
                 for fraction in config.fractions:
                     for noise in config.noise_rates:
@@ -73,6 +74,7 @@ def expand_grid(config: GridConfig, tasks: Iterable[FeatureTask]) -> list[RunSpe
                                     suite=task.suite,
                                     task=task.name,
                                     method=method,
+                                    params=tuple(sorted(params.items())),
                                     selection=selection,
                                     fraction=float(fraction),
                                     seed=int(seed),

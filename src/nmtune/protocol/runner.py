@@ -41,6 +41,8 @@ class RunSpec:
         Which feature task.
     method : str
         Method name (:func:`nmtune.protocol.list_methods`).
+    params : tuple of (str, value) pairs
+        Constructor arguments fixed for this run (a grid's per-method ``params``); selection may add more.
     selection : {"paper", "val"}
         Hyper-parameter selection mode.
     fraction : float
@@ -67,6 +69,7 @@ class RunSpec:
     suite: str
     task: str
     method: str
+    params: tuple = ()
     selection: str = "paper"
     fraction: float = 1.0
     seed: int = 0
@@ -83,6 +86,9 @@ class RunSpec:
         """The identifying configuration (JSON-serialisable; excludes ``device``)."""
         cfg = asdict(self)
         cfg.pop("device")
+        cfg["params"] = {k: v for k, v in self.params}
+        if not cfg["params"]:
+            cfg.pop("params")  # runs without per-method params keep the identity they always had
         cfg["fraction"] = float(cfg["fraction"])
         cfg["noise"] = float(cfg["noise"])
         cfg["protocol_version"] = PROTOCOL_VERSION
@@ -146,7 +152,7 @@ def _select(spec: RunSpec, X, y) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     for params in candidates:
         est = build_estimator(
             method,
-            params,
+            {**dict(spec.params), **params},
             random_state=spec.seed,
             device=spec.device,
             epochs=spec.epochs,
@@ -219,7 +225,7 @@ def _execute(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
     selected, scores = _select(spec, X, y)
     est = build_estimator(
         method,
-        selected,
+        {**dict(spec.params), **selected},
         random_state=spec.seed,
         device=spec.device,
         epochs=spec.epochs,
