@@ -84,7 +84,7 @@ def test_errors(tmp_path, data):
     with pytest.raises(ValueError, match="must match"):
         save_feature_file(tmp_path / "g.npz", X, y[:3])
     (tmp_path / "t.csv").write_text("a,b,name\n1,2,x\n")
-    with pytest.raises(ValueError, match="must be numeric.*--labels-column"):
+    with pytest.raises(ValueError, match="must be numeric.*--label-column"):
         load_feature_file(tmp_path / "t.csv")
     with pytest.raises(ValueError, match="'nope' not found"):
         load_feature_file(tmp_path / "t.csv", label_column="nope")
@@ -94,3 +94,39 @@ def test_errors(tmp_path, data):
     np.save(tmp_path / "one.npy", np.ones(4, dtype=np.float32))
     with pytest.raises(ValueError, match="2-D"):
         load_feature_file(tmp_path / "one.npy")
+
+
+@pytest.mark.parametrize(
+    "content,pattern",
+    [
+        (b"", "is empty \\(0 bytes\\)"),
+        ("truncated", "not a readable .npy"),
+        ("reheaded", "not a readable .npy"),
+    ],
+)
+def test_broken_npy_files_are_explained(tmp_path, content, pattern):
+    path = tmp_path / "X.npy"
+    np.save(path, np.ones((20, 4), dtype=np.float32))
+    if content == "truncated":
+        path.write_bytes(path.read_bytes()[:100])
+    elif content == "reheaded":
+        path.write_bytes(b"\x93NUMPY\x01\x00garbage-header" + path.read_bytes()[30:])
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=pattern):
+        load_feature_file(path)
+
+
+@pytest.mark.parametrize("array", [np.array([[1 + 2j, 3j]]), np.array([["a", "b"]], dtype=object)])
+def test_object_and_complex_npy_are_refused(tmp_path, array):
+    path = tmp_path / "X.npy"
+    np.save(path, array, allow_pickle=True)
+    with pytest.raises((TypeError, ValueError), match="real numbers|not a readable"):
+        load_feature_file(path)
+
+
+def test_csv_labels_with_quoted_commas_stay_distinct(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text('f0,f1,label\n1,2,"cat, big"\n3,4,"cat, small"\n5,6,dog\n')
+    X, y = load_feature_file(path)
+    assert X.shape == (3, 2) and list(y) == ["cat, big", "cat, small", "dog"]

@@ -96,8 +96,10 @@ def _is_number(text: str) -> bool:
 
 
 def _load_csv(path, label_column):
-    with open(path, newline="") as fh:
-        header = next(csv.reader(fh), None)
+    """Read with a real CSV reader: quoted fields may hold commas (``"cat, big"`` stays one label)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header = rows[0] if rows else None
     if not header:
         raise ValueError(f"{str(path)!r} is empty; a CSV feature file needs a header row and data rows.")
     if all(_is_number(h) for h in header):
@@ -105,17 +107,25 @@ def _load_csv(path, label_column):
     header = [h.strip() for h in header]
     lab = _pick_label(header, label_column, path)
     feat_cols = [i for i, h in enumerate(header) if h != lab]
-    try:
-        X = np.loadtxt(path, delimiter=",", skiprows=1, usecols=feat_cols, dtype=np.float32, ndmin=2)
-    except ValueError as exc:
-        raise ValueError(
-            f"{str(path)!r}: every column except the label column must be numeric ({exc}). Name the label "
-            "column with label_column (CLI: --labels-column) and drop other non-numeric columns."
-        ) from exc
+    body = [r for r in rows[1:] if r]
+    X = np.empty((len(body), len(feat_cols)), dtype=np.float32)
+    for i, row in enumerate(body):
+        if len(row) != len(header):
+            raise ValueError(
+                f"{str(path)!r}: row {i + 2} has {len(row)} fields but the header has {len(header)}; quote "
+                'fields that contain commas ("cat, big").'
+            )
+        try:
+            X[i] = [float(row[j]) for j in feat_cols]
+        except ValueError as exc:
+            raise ValueError(
+                f"{str(path)!r} row {i + 2}: every column except the label column must be numeric ({exc}). Name "
+                "the label column with label_column (CLI: --label-column) and drop other non-numeric columns."
+            ) from exc
     y = None
     if lab is not None:
-        raw = np.loadtxt(path, delimiter=",", skiprows=1, usecols=[header.index(lab)], dtype=str, ndmin=1)
-        y = _labels(np.char.strip(np.char.strip(raw), '"'))
+        j = header.index(lab)
+        y = _labels(np.asarray([row[j].strip() for row in body]))
     return X, y
 
 
@@ -144,11 +154,30 @@ def _load_parquet(path, label_column):
             raise ValueError(
                 f"{str(path)!r}: feature columns must be numeric; non-numeric columns {bad[:10]}. Name the "
                 "label "
-                "column with label_column (CLI: --labels-column) and drop other non-numeric columns."
+                "column with label_column (CLI: --label-column) and drop other non-numeric columns."
             )
         X = np.column_stack([table.column(n).to_numpy().astype(np.float32) for n in feats])
     y = _labels(table.column(lab).to_numpy(zero_copy_only=False)) if lab else None
     return X, y
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    """A 2-D real-valued ``.npy`` (float32 stays a read-only memmap), or a ValueError saying what is wrong."""
+    fix = "re-save it with numpy.save(path, X.astype('float32')) or nmtune.feature_files.save_feature_file"
+    if path.stat().st_size == 0:
+        raise ValueError(f"{str(path)!r} is empty (0 bytes); {fix}.")
+    try:
+        X = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, EOFError, OSError) as exc:
+        raise ValueError(f"{str(path)!r} is not a readable .npy array ({exc}); {fix}.") from exc
+    if X.dtype.kind not in "iuf":
+        raise TypeError(
+            f"features in {str(path)!r} must be real numbers; received dtype {X.dtype}. Convert them (e.g. "
+            "np.abs or .real for complex values) and save as float32."
+        )
+    if X.dtype != np.float32 and X.ndim == 2:
+        X = np.asarray(X, dtype=np.float32)
+    return X
 
 
 def load_feature_file(path, *, label_column: str | None = None):
@@ -179,10 +208,8 @@ def load_feature_file(path, *, label_column: str | None = None):
                 "a .npy file holds features only, so label_column does not apply; save features and labels "
                 "together as .npz (keys X and y), .csv or .parquet."
             )
-        X = np.load(path, mmap_mode="r", allow_pickle=False)
+        X = _load_npy(path)
         y = None
-        if X.dtype != np.float32 and X.ndim == 2:
-            X = np.asarray(X, dtype=np.float32)
     elif suffix == ".npz":
         X, y = _load_npz(path, label_column)
     elif suffix == ".csv":

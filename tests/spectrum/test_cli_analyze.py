@@ -20,7 +20,7 @@ def test_analyze_csv_writes_json_and_png(tmp_path, capsys):
     path = save_feature_file(tmp_path / "feats.csv", X, y)
     out = tmp_path / "out"
     code = main(
-        ["analyze", str(path), "--labels-column", "label", "--center", "--normalize-rows", "--out", str(out)]
+        ["analyze", str(path), "--label-column", "label", "--center", "--normalize-rows", "--out", str(out)]
     )
     assert code == 0
     record = json.loads((out / "spectrum.json").read_text())

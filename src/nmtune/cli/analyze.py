@@ -14,7 +14,13 @@ def register(subparsers) -> None:
         "file (.npy, .npz, .csv, .parquet) and print the metrics.",
     )
     p.add_argument("features", metavar="FEATURES", help="feature file: .npy, .npz, .csv or .parquet")
-    p.add_argument("--labels-column", default=None, help="label column (CSV/Parquet) or key (NPZ) to exclude")
+    p.add_argument(
+        "--label-column",
+        "--labels-column",  # the older spelling, kept as an alias
+        dest="label_column",
+        default=None,
+        help="label column (CSV/Parquet) or key (NPZ) to exclude",
+    )
     p.add_argument("--center", action="store_true", help="subtract the mean of each feature first")
     p.add_argument("--normalize-rows", action="store_true", help="L2-normalise each sample first")
     p.add_argument("--out", default=None, help="output folder (default: ./<FEATURES stem>-spectrum)")
@@ -30,7 +36,7 @@ def _run(args) -> int:
     m = analyze_feature_file(
         args.features,
         out,
-        label_column=args.labels_column,
+        label_column=args.label_column,
         center=args.center,
         normalize_rows=args.normalize_rows,
         method=args.method,
