@@ -219,7 +219,7 @@ def test_bad_transition():
         asymmetric_noise(y, 0.1, transition=[[1.5, -0.5, 0], [0, 1, 0], [0, 0, 1]])
     with pytest.raises(ValueError, match="n_classes = 4"):
         asymmetric_noise(y, 0.1, n_classes=4, transition=np.eye(3))
-    with pytest.raises(ValueError, match=r"\[0, 2\)"):
+    with pytest.raises(ValueError, match="transition is 2 x 2 but the labels hold class 2"):
         asymmetric_noise(y, 0.1, transition=np.eye(2))
 
 
@@ -257,3 +257,9 @@ def test_report_from_arbitrary_labels():
         NoiseReport(
             kind="x", requested_rate=0.1, n_samples=2, n_flipped=0, n_classes=2, counts=[[1, 1], [0, 0]]
         )
+
+
+def test_a_transition_smaller_than_the_classes_is_explained():
+    y = np.arange(30) % 3
+    with pytest.raises(ValueError, match="transition is 2 x 2 but the labels hold class 2.*3 x 3"):
+        asymmetric_noise(y, 0.2, transition=np.eye(2), random_state=0)

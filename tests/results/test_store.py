@@ -110,3 +110,39 @@ def test_sigkill_mid_grid_loses_at_most_the_run_in_progress(tmp_path):
         assert len(st) == total and st.integrity_check() == "ok"
         after = dict(st._conn.execute("SELECT run_id, record FROM runs").fetchall())
     assert all(after[k] == v for k, v in before.items())  # finished runs were not recomputed
+
+
+@pytest.mark.parametrize("kind", ["folder", "text", "empty", "missing"])
+def test_report_refuses_what_is_not_a_store_and_never_creates_one(tmp_path, kind, capsys):
+    from nmtune.cli import main
+
+    path = tmp_path / "store.sqlite"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "text":
+        path.write_text("hello, not a database")
+    elif kind == "empty":
+        path.touch()
+    before = path.read_bytes() if path.is_file() else None
+    assert main(["report", "--store", str(path), "--out", str(tmp_path / "rep")]) == 2
+    err = capsys.readouterr().err
+    assert {
+        "folder": "is a folder",
+        "text": "not an nmtune results store",
+        "empty": "run a grid first",
+        "missing": "run a grid first",
+    }[kind] in err
+    assert (path.read_bytes() if path.is_file() else None) == before and (kind == "missing") == (
+        not path.exists()
+    )
+
+
+def test_an_unwritable_store_folder_is_explained(tmp_path):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere")
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o500)
+    with pytest.raises((ValueError, PermissionError)):
+        ResultsStore(ro / "sub" / "r.sqlite")

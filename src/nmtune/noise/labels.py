@@ -127,6 +127,12 @@ def asymmetric_noise(y, rate, *, n_classes=None, transition=None, random_state=N
         t, kind = None, "pair_flip"
     else:
         t = _check_transition(transition, n_classes)
+        top = int(np.max(y)) if np.size(y) and np.issubdtype(np.asarray(y).dtype, np.integer) else -1
+        if top >= t.shape[0]:
+            raise ValueError(
+                f"transition is {t.shape[0]} x {t.shape[0]} but the labels hold class {top}; a transition needs "
+                f"one row and one column per class ({top + 1} x {top + 1} here)."
+            )
         y, k = check_labels(y, t.shape[0])
         kind = "transition"
     rng = check_random_state(random_state)

@@ -249,7 +249,7 @@ def build_report(
     -------
     ReportPaths
     """
-    st = store if isinstance(store, ResultsStore) else ResultsStore(store)
+    st = store if isinstance(store, ResultsStore) else ResultsStore(store, create=False)
     records = st.records(spectra=figures)
     n_failed = st.counts().get("failed", 0)
     if not records:

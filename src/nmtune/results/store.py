@@ -48,6 +48,30 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_store_path(path: Path, *, create: bool) -> None:
+    """Refuse folders, foreign files and (unless ``create``) missing or empty stores, before sqlite touches them."""
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"The results store {str(path)!r} is a folder; give a file path such as {str(path / 'results.sqlite')!r}."
+        )
+    size = path.stat().st_size if path.exists() else 0
+    if size:
+        with open(path, "rb") as fh:
+            if fh.read(16) != _SQLITE_MAGIC:
+                raise ValueError(
+                    f"{str(path)!r} is not an nmtune results store (not an SQLite file); point --store / store: "
+                    "at the results.sqlite a grid wrote, or at a new path."
+                )
+    elif not create:
+        raise ValueError(
+            f"No results store at {str(path)!r} ({'empty file' if path.exists() else 'missing'}); run a grid first "
+            "(nmtune run --config ...), then report its store."
+        )
+
+
 class ResultsStore:
     """A results store backed by one SQLite file.
 
@@ -62,13 +86,20 @@ class ResultsStore:
     >>> store.put(record); store.done_ids()  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, create: bool = True):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(_SCHEMA)
+        _check_store_path(self.path, create=create)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(
+                f"Cannot use {str(self.path)!r} as a results store ({exc}). Give a writable .sqlite path in a "
+                "writable folder (store: in the grid YAML, --store on the command line)."
+            ) from exc
 
     # -- writing -------------------------------------------------------------------------------------------
     def put(self, record: dict[str, Any]) -> None:
