@@ -311,9 +311,11 @@ def get_features(
     inputs = preprocessing(ds.inputs) if callable(preprocessing) else ds.inputs
     folder = cache.entry_dir(key, encoder.name, dataset, split)
     folder.mkdir(parents=True, exist_ok=True)
-    size = int(shard_size or getattr(encoder, "preferred_shard_size", None) or DEFAULT_SHARD_SIZE)
-    if size < 1:
-        raise ValueError(f"shard_size must be a positive number of rows; received {shard_size}.")
+    size = shard_size if shard_size is not None else getattr(encoder, "preferred_shard_size", None)
+    size = DEFAULT_SHARD_SIZE if size is None else size
+    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
+        raise ValueError(f"shard_size must be a positive number of rows; received {shard_size!r}.")
+    size = int(size)
     shard_paths = _extract_shards(
         encoder, inputs, folder / f"shards-{size}", size, batch_size, device, progress
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nmtune.cli._types import positive_int
+
 
 def register(subparsers) -> None:
     """Add the ``demo`` subcommand."""
@@ -15,7 +17,7 @@ def register(subparsers) -> None:
         "writes the store and report under --out. A second run reuses cached features and stored runs.",
     )
     p.add_argument("--out", default="nmtune-demo", help="output folder (default: ./nmtune-demo)")
-    p.add_argument("--n-jobs", type=int, default=None, help="worker processes (default 2)")
+    p.add_argument("--n-jobs", type=positive_int, default=None, help="worker processes (default 2)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=_run)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from nmtune.cli._types import positive_int
+
 
 def register(subparsers) -> None:
     """Add the ``extract`` and ``cache`` subcommands."""
@@ -17,10 +19,13 @@ def register(subparsers) -> None:
     p.add_argument("--encoder", required=True, help="encoder name, e.g. glove-50, minilm, efficientnet-lite0")
     p.add_argument("--dataset", required=True, help="dataset name, e.g. reuters-r8, mnist-5k@digits")
     p.add_argument("--split", default="all", help="train, test or all (default: all)")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--device", default="cpu")
     p.add_argument(
-        "--shard-size", type=int, default=None, help="rows saved per shard (default: encoder's, or 1024)"
+        "--shard-size",
+        type=positive_int,
+        default=None,
+        help="rows saved per shard (default: encoder's, or 1024)",
     )
     p.add_argument(
         "--cache-dir", default=None, help="cache folder (default: $NMTUNE_CACHE_DIR or ~/.cache/nmtune)"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nmtune.cli._types import positive_int
+
 
 def register(subparsers) -> None:
     """Add the ``run`` subcommand."""
@@ -15,7 +17,9 @@ def register(subparsers) -> None:
     p.add_argument("--config", required=True, help="YAML grid file or preset name")
     p.add_argument("--store", default=None, help="override the results store path")
     p.add_argument("--report-dir", default=None, help="override the report folder")
-    p.add_argument("--n-jobs", type=int, default=None, help="override the number of worker processes")
+    p.add_argument(
+        "--n-jobs", type=positive_int, default=None, help="override the number of worker processes"
+    )
     p.add_argument("--backend", choices=["local", "ray"], default=None, help="override the execution backend")
     p.add_argument("--no-report", action="store_true", help="skip the report")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")

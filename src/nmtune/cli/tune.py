@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from nmtune.cli._types import positive_int
+
 
 def register(subparsers) -> None:
     """Add the ``tune`` subcommand."""
@@ -28,7 +30,7 @@ def register(subparsers) -> None:
         metavar="KEY=VALUE",
         help="head constructor argument, e.g. --param lam=0.1 (repeatable; values parsed as JSON)",
     )
-    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--epochs", type=positive_int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", required=True, help="output file, e.g. model.pt")
