@@ -73,6 +73,12 @@ class Features:
     record: dict
 
 
+def record_digest(record: dict) -> str:
+    """SHA-256 of a cache record's content (every field but the digest itself and the folder path)."""
+    body = {k: v for k, v in record.items() if k not in ("record_sha256", "path")}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def _atomic_save(path: Path, array: np.ndarray) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, array, allow_pickle=False)
@@ -152,8 +158,8 @@ class FeatureCache:
         try:
             record = json.loads(record_path.read_text(encoding="utf-8"))
             problem = self._check(folder, record, verify=verify)
-        except (OSError, ValueError, KeyError) as exc:
-            problem = (record_path, f"unreadable ({exc})")
+        except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+            problem = (record_path, f"unreadable ({type(exc).__name__}: {exc})")
         if problem is not None:
             path, why = problem
             warnings.warn(
@@ -170,6 +176,15 @@ class FeatureCache:
 
     @staticmethod
     def _check(folder: Path, record: dict, *, verify: bool):
+        if not isinstance(record, dict) or record.get("record_sha256") != record_digest(record):
+            why = (
+                "without a record checksum (older nmtune)"
+                if isinstance(record, dict)
+                else "not a JSON object"
+            )
+            if isinstance(record, dict) and "record_sha256" in record:
+                why = "edited or corrupted (record checksum mismatch)"
+            return folder / "record.json", why
         for name, field in (("X.npy", "sha256"), ("y.npy", "y_sha256")):
             path = folder / name
             if not path.is_file():
@@ -178,8 +193,8 @@ class FeatureCache:
             if name == "X.npy":
                 try:
                     X = np.load(path, mmap_mode="r")
-                except (ValueError, OSError) as exc:
-                    return path, f"unreadable ({exc})"
+                except (ValueError, OSError, EOFError) as exc:
+                    return path, f"unreadable ({exc or type(exc).__name__})"
                 if list(X.shape) != record["shape"] or str(X.dtype) != record["dtype"]:
                     return path, f"of shape {X.shape} {X.dtype}, expected {record['shape']} {record['dtype']}"
                 del X
@@ -221,11 +236,20 @@ class FeatureCache:
         return removed
 
     def verify(self) -> list[str]:
-        """Checksum every entry now (ignoring the per-process memo); returns the folders found corrupted."""
+        """Checksum every entry now (ignoring the per-process memo); returns the folders found corrupted.
+
+        Every folder holding a ``record.json`` is checked: an unreadable or incomplete record counts as
+        corrupted (it is not skipped).
+        """
         bad = []
-        for record in self.records():
-            folder = Path(record["path"])
-            if self._check_uncached(folder, record) is not None:
+        for record_path in sorted(self.root.glob("*/record.json")) if self.root.is_dir() else []:
+            folder = record_path.parent
+            try:
+                record = json.loads(record_path.read_text(encoding="utf-8"))
+                problem = self._check_uncached(folder, record)
+            except (OSError, ValueError, KeyError, TypeError, EOFError):
+                problem = True
+            if problem is not None:
                 bad.append(str(folder))
         return bad
 
@@ -341,6 +365,7 @@ def get_features(
         "nmtune_version": __version__,
         "shard_size": size,
     }
+    record["record_sha256"] = record_digest(record)
     atomic_write_text(folder / "record.json", json.dumps(record, indent=2))
     for path in (X_path, folder / "y.npy"):  # just hashed while writing: no need to hash again this process
         st = path.stat()

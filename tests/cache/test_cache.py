@@ -62,7 +62,7 @@ def test_key_depends_on_fingerprint_split_and_preprocessing():
     assert k == cache_key("a", "optdigits", "train", preprocessing=None)
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "record"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "record", "empty", "classes", "keys"])
 def test_corrupted_entry_is_reported_and_recomputed(tmp_path, damage, monkeypatch):
     import nmtune.cache as cache_mod
 
@@ -71,7 +71,7 @@ def test_corrupted_entry_is_reported_and_recomputed(tmp_path, damage, monkeypatc
     first = get_features(enc, "optdigits", "test", cache=cache, progress=False)
     X_ref = np.array(first.X)
     folder = tmp_path / next(p.name for p in tmp_path.iterdir())
-    target = folder / ("record.json" if damage == "record" else "X.npy")
+    target = folder / ("record.json" if damage in ("record", "classes", "keys") else "X.npy")
     del first
     if damage == "flip":
         data = bytearray(target.read_bytes())
@@ -81,6 +81,14 @@ def test_corrupted_entry_is_reported_and_recomputed(tmp_path, damage, monkeypatc
         target.write_bytes(target.read_bytes()[:-40])
     elif damage == "delete":
         target.unlink()
+    elif damage == "empty":
+        target.write_bytes(b"")
+    elif damage == "classes":  # two class names swapped by hand: the record checksum catches it
+        record = json.loads(target.read_text())
+        record["class_names"][:2] = record["class_names"][1::-1]
+        target.write_text(json.dumps(record))
+    elif damage == "keys":
+        target.write_text("{}")
     else:
         target.write_text("{not json")
     monkeypatch.setattr(cache_mod, "_VERIFIED", set())  # a new process: nothing verified yet
@@ -176,3 +184,19 @@ def test_checksum_verified_once_per_process_per_file(tmp_path, monkeypatch):
     for _ in range(3):
         get_features(PixelEncoder(), "optdigits", "test", cache=cache, progress=False)
     assert sorted(hashed) == ["X.npy", "y.npy"]
+
+
+@pytest.mark.parametrize("damage", ["empty_X", "bad_record", "no_keys"])
+def test_cache_verify_counts_and_reports_every_broken_entry(tmp_path, damage, capsys):
+    from nmtune.cli import main
+
+    cache = FeatureCache(tmp_path)
+    get_features(PixelEncoder(), "optdigits", "test", cache=cache, progress=False)
+    folder = next(p for p in tmp_path.iterdir() if p.is_dir())
+    if damage == "empty_X":
+        (folder / "X.npy").write_bytes(b"")
+    else:
+        (folder / "record.json").write_text("{not json" if damage == "bad_record" else "{}")
+    assert cache.verify() == [str(folder)]
+    assert main(["cache", "verify", "--cache-dir", str(tmp_path)]) == 1
+    assert "1 entries checked, 1 corrupted" in capsys.readouterr().out

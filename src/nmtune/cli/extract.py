@@ -78,7 +78,8 @@ def _run_cache(args: argparse.Namespace) -> int:
         bad = cache.verify()
         for path in bad:
             print(f"corrupted: {path}")
-        print(f"{len(cache.records())} entries checked, {len(bad)} corrupted")
+        n = len(list(cache.root.glob("*/record.json"))) if cache.root.is_dir() else 0
+        print(f"{n} entries checked, {len(bad)} corrupted")
         return 1 if bad else 0
     removed = cache.clear(encoder=args.encoder, dataset=args.dataset)
     print(f"removed {removed} entries from {cache.root}")
