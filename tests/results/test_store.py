@@ -63,14 +63,16 @@ def test_rerunning_a_grid_skips_finished_runs(tmp_path):
 
 
 @pytest.mark.slow
-def test_parallel_processes_give_the_same_records_as_serial(tmp_path):
+@pytest.mark.parametrize("methods", [("logreg",), ("lp", "mlp", "nmtune")])
+def test_parallel_processes_give_the_same_records_as_serial(tmp_path, methods):
+    """Bit-identical domains (accuracy, macro-F1, SVE, LSVR, RankMe): every run uses threads_per_run threads."""
     tasks = [example_task(n_train=120)]
-    cfg = GridConfig(methods=("logreg",), seeds=(0, 1))
+    cfg = GridConfig(methods=methods, seeds=(0, 1), epochs=3, min_steps=0)
     run_grid(cfg, tasks=tasks, store=tmp_path / "a.sqlite", progress=False)
     run_grid(cfg.replace(n_jobs=2), tasks=tasks, store=tmp_path / "b.sqlite", progress=False)
     a = {r["run_id"]: r["domains"] for r in ResultsStore(tmp_path / "a.sqlite").records()}
     b = {r["run_id"]: r["domains"] for r in ResultsStore(tmp_path / "b.sqlite").records()}
-    assert len(a) == 2 and a == b
+    assert len(a) == 2 * len(methods) and a == b
 
 
 @pytest.mark.slow
@@ -146,3 +148,39 @@ def test_an_unwritable_store_folder_is_explained(tmp_path):
     ro.mkdir(mode=0o500)
     with pytest.raises((ValueError, PermissionError)):
         ResultsStore(ro / "sub" / "r.sqlite")
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_parallel_grid_leaves_no_worker_alive(tmp_path):
+    script = tmp_path / "grid.py"
+    script.write_text(
+        "import sys\n"
+        "from nmtune.cli import main\n"
+        f"sys.exit(main(['run', '--config', {str(tmp_path / 'g.yaml')!r}, '--no-report', '--no-progress']))\n"
+    )
+    (tmp_path / "g.yaml").write_text(
+        "encoders: [glove-50]\nsuites: [r8]\nmethods: [nmtune]\nseeds: [0, 1, 2, 3, 4, 5]\nmax_train: 200\n"
+        f"max_eval: 50\nmin_steps: 20000\nn_jobs: 2\nstore: {tmp_path / 'r.sqlite'}\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    children = []
+    while time.time() < deadline and len(children) < 2:  # wait for the worker processes
+        out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout
+        children = [int(x) for x in out.split()]
+        time.sleep(0.5)
+    assert children, "the grid never started its workers"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    time.sleep(1)
+    alive = [pid for pid in children if os.path.exists(f"/proc/{pid}") and "zombie" not in _state(pid)]
+    assert not alive
+
+
+def _state(pid):
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return fh.read().lower()
+    except OSError:
+        return "zombie"

@@ -72,6 +72,8 @@ class GridConfig:
         Device of the heads (``"cpu"``, ``"cuda"``, ``"auto"``).
     n_jobs : int
         Parallel local worker processes (only the parent writes the store).
+    threads_per_run : int
+        Torch and BLAS threads of every run, serial or parallel: records do not depend on ``n_jobs``.
     backend : str
         ``"local"`` (processes) or ``"ray"`` (needs ``pip install 'nmtune[ray]'``).
     ray_address : str or None
@@ -101,6 +103,7 @@ class GridConfig:
     val_fraction: float = 0.2
     device: str = "cpu"
     n_jobs: int = 1
+    threads_per_run: int = 1
     backend: str = "local"
     ray_address: str | None = None
     store: str = "nmtune-results.sqlite"
@@ -136,6 +139,8 @@ class GridConfig:
             check_params(name, params)
         if self.min_steps is not None and int(self.min_steps) < 0:
             raise ValueError(f"min_steps must be an integer >= 0 or null; received {self.min_steps!r}.")
+        if int(self.threads_per_run) < 1:
+            raise ValueError(f"threads_per_run must be >= 1; received {self.threads_per_run!r}.")
         if int(self.n_jobs) < 1:
             raise ValueError(f"n_jobs must be >= 1; received {self.n_jobs!r}.")
         for pair in self.pairs:
@@ -187,7 +192,7 @@ _TUPLE_FIELDS = {
 }
 
 
-_INT_FIELDS = ("epochs", "min_steps", "max_train", "max_eval", "n_jobs")
+_INT_FIELDS = ("epochs", "min_steps", "max_train", "max_eval", "n_jobs", "threads_per_run")
 
 
 def _integer(key: str, value):

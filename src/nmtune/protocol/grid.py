@@ -8,7 +8,6 @@ cluster
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -134,6 +133,7 @@ def run_grid(
             backend=config.backend,
             ray_address=config.ray_address,
             progress=progress,
+            threads_per_run=config.threads_per_run,
         )
     finally:
         if own:
@@ -149,8 +149,13 @@ def execute(
     backend: str = "local",
     ray_address: str | None = None,
     progress: bool = True,
+    threads_per_run: int = 1,
 ) -> GridResult:
     """Execute the runs not yet done in ``store``, writing each result as soon as it finishes.
+
+    Every run executes with ``threads_per_run`` torch and BLAS threads, in this process (``n_jobs=1``) and in
+    worker processes alike, so that a record does not depend on ``n_jobs``: float sums split over a different
+    number of threads round differently, which changed spectra in the last digits and, rarely, a prediction.
 
     Parameters
     ----------
@@ -168,6 +173,8 @@ def execute(
         Ray cluster address (``None``: start a local instance).
     progress : bool
         Show a progress bar over runs.
+    threads_per_run : int
+        Torch and BLAS threads of each run (serial and parallel alike).
 
     Returns
     -------
@@ -200,16 +207,20 @@ def execute(
         if backend == "ray":
             _run_ray(todo, by_key, _store, ray_address)
         elif n_jobs <= 1 or len(todo) <= 1:
+            import torch
             from threadpoolctl import threadpool_limits
 
-            # numpy/scipy BLAS on one thread: its small products (logistic regression, spectra) slow down when
-            # its threads compete with torch's
-            with threadpool_limits(1, user_api="blas"):
-                for s in todo:
-                    _store(run_one(by_key[s.task_key], s))
+            before = torch.get_num_threads()
+            torch.set_num_threads(threads_per_run)
+            try:
+                with threadpool_limits(threads_per_run):
+                    for s in todo:
+                        _store(run_one(by_key[s.task_key], s))
+            finally:
+                torch.set_num_threads(before)
         else:
             todo = sorted(todo, key=lambda s: -_estimated_cost(s, by_key[s.task_key]))
-            _run_processes(todo, by_key, _store, n_jobs)
+            _run_processes(todo, by_key, _store, n_jobs, threads_per_run)
     finally:
         bar.close()
     return GridResult(
@@ -254,16 +265,14 @@ def _worker_run(spec: RunSpec) -> dict:
     return run_one(_WORKER_TASKS[spec.task_key], spec)
 
 
-def _run_processes(todo, by_key, store_fn, n_jobs: int) -> None:
+def _run_processes(todo, by_key, store_fn, n_jobs: int, n_threads: int = 1) -> None:
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    n_threads = max(1, (os.cpu_count() or 1) // n_jobs)
     needed = {s.task_key: by_key[s.task_key] for s in todo}
     ctx = mp.get_context("spawn")  # torch and fork do not mix
-    with ProcessPoolExecutor(
-        n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(needed, n_threads)
-    ) as pool:
+    pool = ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(needed, n_threads))
+    try:
         pending, queue = set(), list(reversed(todo))
         while queue or pending:
             while queue and len(pending) < 2 * n_jobs:  # bounded submission keeps memory flat
@@ -271,6 +280,12 @@ def _run_processes(todo, by_key, store_fn, n_jobs: int) -> None:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
                 store_fn(fut.result())
+    except BaseException:  # Ctrl-C, SIGTERM (turned into KeyboardInterrupt by the CLI), a store error
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.terminate()  # no worker outlives the grid; finished runs are already stored
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 # -- Ray ---------------------------------------------------------------------------------------------------
