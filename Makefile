@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: venv demo test lint bench data clean
+.PHONY: venv demo test test-slow test-all lint bench data clean
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,7 +27,15 @@ data:
 demo: $(STAMP)
 	$(BIN)/nmtune demo
 
+# the default suite: every test not marked slow (a few minutes on 2 cores)
 test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# the slow tests (end-to-end grids, DDP, parallel studies, scikit-learn checks of default heads); CI runs both
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+test-all: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -18,6 +18,7 @@ def _cfg(**kw):
     return PretrainConfig(**base)
 
 
+@pytest.mark.slow
 def test_deterministic_and_checkpoint_round_trip(tmp_path):
     data = _digits()
     a = pretrain(_cfg(noise=0.2, seed=3), data=data, out=tmp_path / "a.pt", progress=False, device="cpu")
@@ -34,6 +35,7 @@ def test_deterministic_and_checkpoint_round_trip(tmp_path):
     assert "head.weight" not in loaded["state_dict"]  # projection head discarded
 
 
+@pytest.mark.slow
 def test_training_learns_on_clean_labels():
     ck = pretrain(
         _cfg(epochs=8, width=8, n_train=800, batch_size=32), data=_digits(), progress=False, device="cpu"
