@@ -49,7 +49,6 @@ def test_glove_over_http_equals_local(glove_server):
     )
 
 
-@pytest.mark.slow
 def test_nmtune_on_api_features_equals_nmtune_on_local_features(glove_server, tmp_path):
     texts, labels = _topic_texts(240, seed=1)
     path = tmp_path / "topics.csv"
