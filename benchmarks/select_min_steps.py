@@ -9,7 +9,10 @@ Rule (documented in docs/protocol.md): for each head, the smallest ``min_steps``
 (over sources, sizes and seeds) is within 0.5 points of the best value's; the default is the largest of the three
 heads' choices, so that no head is left below its plateau.
 
-Usage: python benchmarks/select_min_steps.py [--sizes 100 1000] [--steps 0 250 1000 3000] [--seeds 0 1]
+Usage: python benchmarks/select_min_steps.py [--sources NAME ...] [--sizes 100 1000] [--steps 0 250 1000 3000]
+       [--seeds 0 1]
+Sources: glove-r8, glove-20ng, minilm-r8, minilm-20ng, pixels-digits (scikit-learn's 8x8 digits as 64 raw pixel
+features, an image source that is cheap on CPU), efficientnet-digits (1280-d features: slow on 2 CPU cores).
 """
 
 import argparse
@@ -20,19 +23,25 @@ import numpy as np
 
 from nmtune.datasets import stratified_fraction
 from nmtune.heads import LinearProbe, MLPTuning, NMTune
+from nmtune.protocol import example_task
 from nmtune.protocol.feature_tasks import suite_feature_tasks
 
-SOURCES = (  # (encoder, suite, task): training splits only
-    ("glove-50", "r8", "reuters-r8"),
-    ("glove-50", "20ng-subgroups", None),
-    ("minilm", "r8", "reuters-r8"),
-    ("minilm", "20ng-subgroups", None),
-    ("efficientnet-lite0", "digits", None),
-)
+SOURCES = {  # name: (encoder, suite, task); training splits only
+    "glove-r8": ("glove-50", "r8", "reuters-r8"),
+    "glove-20ng": ("glove-50", "20ng-subgroups", None),
+    "minilm-r8": ("minilm", "r8", "reuters-r8"),
+    "minilm-20ng": ("minilm", "20ng-subgroups", None),
+    "pixels-digits": ("pixels", "sk-digits", None),
+    "efficientnet-digits": ("efficientnet-lite0", "digits", None),
+}
+DEFAULT_SOURCES = ("glove-r8", "glove-20ng", "minilm-r8", "minilm-20ng", "pixels-digits")
 HEADS = {"lp": LinearProbe, "mlp": MLPTuning, "nmtune": NMTune}
 
 
 def training_data(encoder, suite, task, cap):
+    if encoder == "pixels":  # scikit-learn's digits: the training split of the protocol's example task
+        t = example_task(n_train=min(cap, 1597))
+        return t.name, np.asarray(t.X_train, dtype=np.float32), np.asarray(t.y_train)
     tasks = suite_feature_tasks(encoder, suite, max_train=cap, max_eval=1, progress=False)
     t = next(t for t in tasks if task is None or t.name == task)
     return t.name, np.asarray(t.X_train, dtype=np.float32), np.asarray(t.y_train)
@@ -50,6 +59,7 @@ def split(y, n_fit, n_val, seed):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--sources", nargs="+", choices=sorted(SOURCES), default=list(DEFAULT_SOURCES))
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     ap.add_argument("--steps", type=int, nargs="+", default=[0, 250, 1000, 3000])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
@@ -60,7 +70,7 @@ def main():
     warnings.filterwarnings("ignore")
     rows = []
     t0 = time.perf_counter()
-    for encoder, suite, task in SOURCES:
+    for encoder, suite, task in (SOURCES[name] for name in args.sources):
         name, X, y = training_data(encoder, suite, task, args.cap)
         for n in args.sizes:
             for seed in args.seeds:

@@ -202,9 +202,10 @@ def _make_head(method: str, config: StudyConfig):
 
 def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress: bool = True) -> dict:
     """Encode every task with ``encoder`` and fit the heads; returns the per-model record (JSON-able)."""
-    from sklearn.metrics import accuracy_score, f1_score
     from tqdm.auto import tqdm
 
+    from nmtune.protocol.evaluate import evaluate_domain
+    from nmtune.protocol.methods import get_method
     from nmtune.spectrum import spectrum_metrics
 
     rows, spectra = [], {}
@@ -231,8 +232,9 @@ def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress:
         head = _make_head(method, config).fit(X[idx], y[idx])
         fit_s = time.perf_counter() - t0
         epochs = getattr(head, "n_epochs_", None)
+        transforms = get_method(method).transforms
         for dom, (kind, _, yd) in task["domains"].items():
-            pred = head.predict(enc["test/" + dom])
+            metrics, _ = evaluate_domain(head, enc["test/" + dom], yd, transforms=transforms)
             rows.append(
                 {
                     "task": task["name"],
@@ -240,8 +242,10 @@ def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress:
                     "kind": kind,
                     "fraction": frac,
                     "method": method,
-                    "accuracy": float(accuracy_score(yd, pred)),
-                    "macro_f1": float(f1_score(yd, pred, average="macro")),
+                    "accuracy": metrics["accuracy"],
+                    "macro_f1": metrics["macro_f1"],
+                    "head_sve": metrics["sve"],
+                    "head_lsvr": metrics["lsvr"],
                     "fit_s": fit_s,
                     "epochs": epochs,
                 }
