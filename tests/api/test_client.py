@@ -207,12 +207,12 @@ def test_client_errors_are_not_retried():
     assert app.state.calls == 1
 
 
-def test_refused_connections_are_retried_then_reported():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again: nothing listens there
-    enc = ApiEncoder(f"http://127.0.0.1:{port}", model="m", dim=4, max_retries=2, **FAST)
-    with pytest.raises(ApiError, match="after 3 attempts.*ConnectError"):
+def test_refused_connections_are_retried_once_the_server_has_answered():
+    app = _scripted(lambda n, texts: _ok(texts))
+    with serve_in_thread(app) as url:
+        enc = ApiEncoder(url, model="m", max_retries=2, **FAST)
+        assert enc.dim == 4  # the server answered once
+    with pytest.raises(ApiError, match="after 3 attempts.*ConnectError"):  # then it went away: retried
         enc.encode(["a"], progress=False)
 
 
@@ -248,3 +248,13 @@ def test_server_reports_encoder_failures_as_500(hash_encoder):
             enc.encode(["x"], progress=False)
         with pytest.raises(ApiError, match="NaN or infinite values for input 0"):
             enc.encode(["nan"], progress=False)
+
+
+def test_a_closed_port_fails_after_two_attempts_with_what_to_do():
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    enc = ApiEncoder(f"http://127.0.0.1:{port}/v1", model="m", dim=4)
+    with pytest.raises(ApiError, match="never answered.*nmtune serve"):
+        enc.encode(["a"], progress=False)
+    assert enc.stats["requests"] == 2  # not the whole retry budget

@@ -158,6 +158,7 @@ class ApiEncoder:
         self._lock = threading.Lock()
         self._client = None
         self.stats = {"requests": 0, "retries": 0, "inputs": 0, "split_batches": 0}
+        self._reached = False  # whether the server has answered once (then refused connections are retried)
 
     # ------------------------------------------------------------------ Encoder contract
     @property
@@ -296,9 +297,17 @@ class ApiEncoder:
             retry_after = None
             try:
                 response = client.request(method, url, json=payload, headers=headers)
-            except httpx.TransportError as exc:  # timeouts, refused and dropped connections, truncated bodies
+            except httpx.ConnectError as exc:  # nothing listening (refused) or the host unreachable
+                last = f"{type(exc).__name__}: {exc or 'no detail'}"
+                if not self._reached and attempt >= _CONNECT_TRIES_BEFORE_FIRST_ANSWER - 1:
+                    raise ApiError(
+                        f"Cannot connect to {url} ({last}) and it never answered: is the server running and "
+                        "the URL right? Start one with `nmtune serve --encoder NAME --port PORT`."
+                    ) from exc
+            except httpx.TransportError as exc:  # timeouts, dropped connections, truncated bodies
                 last = f"{type(exc).__name__}: {exc or 'no detail'}"
             else:
+                self._reached = True
                 if response.status_code < 400:
                     try:
                         return response.json()
@@ -363,6 +372,11 @@ class ApiEncoder:
     def __repr__(self) -> str:
         model = self._model or "<from /v1/models>"
         return f"ApiEncoder({self.base_url!r}, model={model!r}, batch_size={self.batch_size})"
+
+
+#: Connection attempts before giving up on a server that has never answered (a wrong URL or a stopped server
+#: fails in well under a second instead of after the whole retry budget).
+_CONNECT_TRIES_BEFORE_FIRST_ANSWER = 2
 
 
 def _error_message(response) -> str:
