@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import DEFAULT_MIN_STEPS, BaseHead
+from .base import DEFAULT_MIN_STEPS_LINEAR, BaseHead
 
 
 class _Linear(nn.Module):
@@ -26,7 +26,7 @@ class LinearProbe(BaseHead):
     Parameters
     ----------
     epochs : int, default=30
-    min_steps : int, default=DEFAULT_MIN_STEPS
+    min_steps : int, default=250
         Minimum number of optimiser steps: ``max(epochs, ceil(min_steps / steps_per_epoch))`` epochs are run and
         the schedule spans them all. ``0`` gives exactly ``epochs`` epochs (the paper's setting).
     lr : float, default=0.1
@@ -58,7 +58,7 @@ class LinearProbe(BaseHead):
         self,
         *,
         epochs=30,
-        min_steps=DEFAULT_MIN_STEPS,
+        min_steps=DEFAULT_MIN_STEPS_LINEAR,
         lr=0.1,
         weight_decay=0.0,
         batch_size=256,

@@ -15,7 +15,7 @@ from .modules import TunedClassifier, make_transform
 
 _COMMON_DOC = """
     epochs : int, default=30
-    min_steps : int, default=DEFAULT_MIN_STEPS
+    min_steps : int, default=1000
         Minimum number of optimiser steps: ``max(epochs, ceil(min_steps / steps_per_epoch))`` epochs are run and
         the schedule spans them all (the one deviation from the paper's defaults; ``0``: exactly ``epochs``).
     lr : float, default=1e-3

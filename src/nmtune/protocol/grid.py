@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from nmtune.exceptions import require
 from nmtune.protocol.config import GridConfig, method_name_and_params
-from nmtune.protocol.methods import get_method
+from nmtune.protocol.methods import build_estimator, get_method
 from nmtune.protocol.runner import RunSpec, run_one
 from nmtune.protocol.tasks import FeatureTask
 from nmtune.results import ResultsStore
@@ -60,6 +60,7 @@ def expand_grid(config: GridConfig, tasks: Iterable[FeatureTask]) -> list[RunSpe
     entries = [method_name_and_params(m) for m in config.methods]
     for name, _ in entries:
         get_method(name)  # unknown names fail before anything runs
+    budgets = {name: _min_steps(name, params, config.min_steps) for name, params in entries}
     specs = []
     for task in tasks:
         for method, params in entries:
@@ -79,7 +80,7 @@ def expand_grid(config: GridConfig, tasks: Iterable[FeatureTask]) -> list[RunSpe
                                     seed=int(seed),
                                     noise=float(noise),
                                     epochs=config.epochs,
-                                    min_steps=config.min_steps,
+                                    min_steps=budgets[method],
                                     val_fraction=config.val_fraction,
                                     device=config.device,
                                     max_train=config.max_train,
@@ -236,6 +237,19 @@ def execute(
 # -- local processes ---------------------------------------------------------------------------------------
 _WORKER_TASKS: dict = {}
 _NEURAL = ("mlp", "nmtune", "nmtune-authors")
+
+
+def _min_steps(method: str, params: dict, override: int | None) -> int | None:
+    """The step budget a run of ``method`` trains with, resolved now so that it enters the run id.
+
+    ``None`` for methods without one (``logreg``). A later change of a head's default then gives new run ids
+    instead of silently reusing results trained with the old budget.
+    """
+    if override is not None:
+        return int(override)
+    est = build_estimator(method, {k: v for k, v in params.items() if k != "min_steps"})
+    value = params.get("min_steps", est.get_params().get("min_steps") if hasattr(est, "get_params") else None)
+    return None if value is None else int(value)
 
 
 def _estimated_cost(spec: RunSpec, task: FeatureTask) -> float:
