@@ -6,8 +6,7 @@ For each source (encoder x the training split of one task of a suite), training 
 evaluation (ID test or OOD) split is read.
 
 Rule (documented in docs/protocol.md): for each head, the smallest ``min_steps`` whose mean validation accuracy
-(over sources, sizes and seeds) is within 0.5 points of the best value's; the default is the largest of the three
-heads' choices, so that no head is left below its plateau.
+(over sources, sizes and seeds) is within 0.5 points of the best value's is that head's default.
 
 Usage: python benchmarks/select_min_steps.py [--sources NAME ...] [--sizes 100 1000] [--steps 0 250 1000 3000]
        [--seeds 0 1]
