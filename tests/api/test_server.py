@@ -159,3 +159,17 @@ def test_image_encoders_are_refused(hash_encoder):
         create_app(ImageEncoder())
     with pytest.raises(ValueError, match="max_batch must be a positive integer"):
         create_app(hash_encoder, max_batch=0)
+
+
+def test_serve_on_a_busy_port_says_so_before_loading_anything(capsys):
+    import socket
+
+    from nmtune.cli import main
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        assert main(["serve", "--encoder", "no-such-encoder", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"Cannot listen on 127.0.0.1:{port}" in err and "--port 0" in err

@@ -207,6 +207,23 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return socket.create_server((host, port), family=family, backlog=2048)
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Raise ``OSError`` naming the port and the fix when ``host:port`` cannot be bound (``port=0`` always can)."""
+    import socket
+
+    if not port:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise OSError(
+                f"Cannot listen on {host}:{port} ({exc.strerror or exc}): another program holds the port. Pick "
+                "another with --port, or --port 0 for a free one."
+            ) from exc
+
+
 def serve(
     encoder,
     *,
@@ -243,6 +260,7 @@ def serve(
         uvicorn log level.
     """
     uvicorn = require("uvicorn", "api", "the embedding server")
+    check_port_free(host, port)  # before loading the encoder: a busy port fails at once, with what to do
     if isinstance(encoder, str):
         from nmtune.encoders import get_encoder
 
