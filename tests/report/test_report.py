@@ -103,3 +103,14 @@ def test_report_from_a_real_grid(tmp_path):
 def test_report_of_an_empty_store_says_what_to_do(tmp_path):
     with pytest.raises(ValueError, match="run a grid first"):
         build_report(tmp_path / "empty.sqlite", tmp_path / "rep")
+
+
+def test_methods_with_their_own_step_budgets_are_still_paired():
+    rows = [{**_row("lp", s, ood_acc=0.5), "min_steps": 250} for s in range(3)]
+    rows += [{**_row("nmtune", s, ood_acc=0.52), "min_steps": 1000} for s in range(3)]
+    rows += [{**_row("logreg", s, ood_acc=0.49), "min_steps": None} for s in range(3)]
+    (cell,) = paired_differences(rows, "nmtune", "lp", "ood_accuracy")
+    assert dict(cell)["min_steps"] == 1000 and dict(cell)["baseline_min_steps"] == 250
+    assert paired_differences(rows, "nmtune", "logreg", "ood_accuracy")[
+        next(iter(paired_differences(rows, "nmtune", "logreg", "ood_accuracy")))
+    ]["mean"] == pytest.approx(0.03)

@@ -111,33 +111,49 @@ def summarise(rows: list[dict], metrics=("id_accuracy", "ood_accuracy")) -> list
     return out
 
 
+#: Configuration fields that belong to a method (its variant), not to the setting two methods are compared in.
+METHOD_FIELDS = ("method", "min_steps", "params")
+
+
 def paired_differences(rows: list[dict], method: str, baseline: str, metric: str) -> dict | None:
     """Mean of ``metric(method) - metric(baseline)`` within each setting, with a 95 % t-interval over seeds.
 
-    Runs are matched on every configuration field but the method (same task, seed, fraction, noise, epochs,
-    ...). Per seed the matched differences are averaged over the tasks; the interval is a Student-t interval of
-    the mean over seeds (NaN bounds with one seed). Returns None when nothing matches.
+    Runs are matched on every configuration field except the method's own (its name, step budget and
+    per-method params): same task, seed, fraction, noise, epochs, caps, ... Per seed the matched differences are
+    averaged over the tasks; the interval is a Student-t interval of the mean over seeds (NaN bounds with one
+    seed). Returns None when nothing matches.
 
     Returns
     -------
     dict or None
         Mapping ``cell -> {"n", "n_tasks", "mean", "lo", "hi", "wins", "unit"}``; ``cell`` is a tuple of
-        ``(field, value)`` pairs of the setting without the method, ``n`` the number of seeds, ``wins`` the seeds
-        where the method is higher, ``unit`` ``"seed"``.
+        ``(field, value)`` pairs: the setting, the method's variant fields and the baseline's (prefixed
+        ``baseline_``). ``n`` is the number of seeds, ``wins`` the seeds where the method is higher, ``unit``
+        ``"seed"``.
     """
-    fields = [k for k in setting_fields(rows) if k != "method"]
+    fields = [k for k in setting_fields(rows) if k not in METHOD_FIELDS]
+    variant = [k for k in METHOD_FIELDS[1:] if any(k in r for r in rows)]
     match = (*fields, "task", "seed")
-    index = {tuple(json_key(r.get(k)) for k in match): r for r in rows if r["method"] == baseline}
+    index: dict = defaultdict(list)
+    for r in rows:
+        if r["method"] == baseline:
+            index[tuple(json_key(r.get(k)) for k in match)].append(r)
     per_cell: dict = defaultdict(lambda: defaultdict(list))
     cells: dict = {}
     tasks: dict = defaultdict(set)
     for r in rows:
-        if r["method"] != method:
+        if r["method"] != method or r.get(metric) is None:
             continue
-        b = index.get(tuple(json_key(r.get(k)) for k in match))
-        if b is not None and r.get(metric) is not None and b.get(metric) is not None:
-            cell = tuple(json_key(r.get(k)) for k in fields)
-            cells[cell] = tuple((k, r.get(k)) for k in fields)
+        for b in index.get(tuple(json_key(r.get(k)) for k in match), []):
+            if b.get(metric) is None:
+                continue
+            items = (
+                *((k, r.get(k)) for k in fields),
+                *((k, r.get(k)) for k in variant),
+                *((f"baseline_{k}", b.get(k)) for k in variant),
+            )
+            cell = tuple(json_key(v) for _, v in items)
+            cells[cell] = items
             per_cell[cell][r["seed"]].append(r[metric] - b[metric])
             tasks[cell].add(r["task"])
     if not per_cell:

@@ -100,7 +100,15 @@ def _paired_table(rows):
     methods = sorted({r["method"] for r in rows})
     extra = list(varying_fields(rows))
     shown = ["encoder", "suite", "selection", "fraction", "noise", *extra]
-    head = [*shown, "method", "vs", "Δ ID acc [95% CI] (wins/seeds)", "Δ OOD acc [95% CI] (wins/seeds)"]
+    vs_shown = [f"baseline_{k}" for k in extra if k in ("min_steps", "params")]
+    head = [
+        *shown,
+        "method",
+        "vs",
+        *[f"vs {k.removeprefix('baseline_')}" for k in vs_shown],
+        "Δ ID acc [95% CI] (wins/seeds)",
+        "Δ OOD acc [95% CI] (wins/seeds)",
+    ]
     body = []
     for base in [b for b in BASELINES if b in methods]:
         for m in methods:
@@ -115,6 +123,7 @@ def _paired_table(rows):
                         *[_value(values.get(k)) for k in shown],
                         m,
                         base,
+                        *[_value(values.get(k)) for k in vs_shown],
                         _ci(d_id[cell]) if cell in d_id else "-",
                         _ci(d_ood[cell]) if cell in d_ood else "-",
                     ]
