@@ -50,3 +50,19 @@ def test_split_partitions_and_stratifies():
     tr, te = stratified_split(y, 0.2, random_state=0)
     assert sorted(np.concatenate([tr, te]).tolist()) == list(range(len(y)))
     assert np.bincount(y[te]).tolist() == [2, 4, 6]
+
+
+def test_capped_names_live_in_datasets_and_keep_class_proportions():
+    from nmtune.datasets import cap_indices, capped_name, dataset_fingerprint, list_datasets, load_dataset
+
+    assert capped_name("optdigits", None) == "optdigits"
+    name = capped_name("optdigits", 300)
+    assert name == "cap:300:optdigits"
+    assert "cap:<n>:<dataset>" in list_datasets.__globals__["_patterns"]()
+    full, capped = load_dataset("optdigits", "train"), load_dataset(name, "train")
+    idx = cap_indices(full.labels, 300, 0)
+    np.testing.assert_array_equal(capped.labels, full.labels[idx])
+    assert abs(len(capped) - 300) <= full.n_classes
+    assert dataset_fingerprint(name).startswith("cap300-v1:")
+    with pytest.raises(ValueError, match="'cap:<n>:<dataset>' with n >= 1"):
+        load_dataset("cap:0:optdigits", "train")

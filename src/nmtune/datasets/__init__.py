@@ -3,8 +3,17 @@
 See ``docs/datasets.md`` for the built-in names, the derived domain-shift names and the generic loaders.
 """
 
-from nmtune.datasets._base import Dataset, dataset_fingerprint, dataset_splits, list_datasets, load_dataset
-from nmtune.datasets.subsample import stratified_fraction, stratified_split
+from nmtune.datasets._base import (
+    Dataset,
+    dataset_fingerprint,
+    dataset_splits,
+    list_datasets,
+    load_dataset,
+    register_dataset,
+    register_prefix,
+)
+from nmtune.datasets.capped import capped_name
+from nmtune.datasets.subsample import cap_indices, stratified_fraction, stratified_split
 
 __all__ = [
     "Dataset",
@@ -14,4 +23,8 @@ __all__ = [
     "dataset_fingerprint",
     "stratified_fraction",
     "stratified_split",
+    "cap_indices",
+    "capped_name",
+    "register_dataset",
+    "register_prefix",
 ]

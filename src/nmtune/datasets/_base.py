@@ -10,6 +10,7 @@ Shape convention: N samples, C classes; images are float32 in [0, 1] of shape (N
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import re
 from collections.abc import Callable, Sequence
@@ -18,9 +19,17 @@ from typing import Any
 
 import numpy as np
 
+from nmtune._internal.registry import Registry
 from nmtune.exceptions import unknown_name_error
 
-__all__ = ["Dataset", "load_dataset", "list_datasets", "dataset_fingerprint", "register_dataset"]
+__all__ = [
+    "Dataset",
+    "load_dataset",
+    "list_datasets",
+    "dataset_fingerprint",
+    "register_dataset",
+    "register_prefix",
+]
 
 SPLITS = ("train", "test")
 
@@ -95,12 +104,27 @@ def make_dataset(name, split, inputs, labels, class_names, modality) -> Dataset:
 
 # --------------------------------------------------------------------------- registry
 
-# name -> (loader(split) -> Dataset-like tuple, splits, version). ``version`` enters the cache key: bump it
-# when
-# a loader's output changes.
-_BUILTIN: dict[str, tuple[Callable[[str], Dataset], tuple[str, ...], str]] = {}
-# prefix -> (loader(rest, split) -> Dataset, splits_fn(rest) -> splits, fingerprint_fn(rest) -> str, example)
-_PREFIX: dict[str, tuple[Callable, Callable, Callable, str]] = {}
+
+@dataclass(frozen=True)
+class _Named:
+    loader: Callable[[str], Dataset]  # loader(split) -> Dataset
+    splits: tuple[str, ...]
+    version: str  # enters the cache key: bump it when a loader's output changes
+
+
+@dataclass(frozen=True)
+class _Prefixed:
+    loader: Callable  # loader(rest, split) -> Dataset
+    splits_fn: Callable  # splits_fn(rest) -> splits
+    fingerprint_fn: Callable  # fingerprint_fn(rest) -> str
+
+
+def _import_loaders() -> None:
+    # Importing a loader module registers its names; Python imports each module once.
+    from nmtune.datasets import capped, corruptions, generic, images, text  # noqa: F401
+
+
+DATASETS = Registry("dataset", loaders=[_import_loaders])
 _ENUMERATORS: list[Callable[[], list[str]]] = []
 
 
@@ -118,56 +142,83 @@ def register_dataset(name: str, loader: Callable[[str], Dataset], splits=SPLITS,
     version : str
         Part of the feature-cache key; change it whenever the loader's output changes.
     """
-    _BUILTIN[name] = (loader, tuple(splits), str(version))
+    DATASETS.register(name, _Named(loader, tuple(splits), str(version)), overwrite=True)
 
 
-def _register_prefix(prefix, loader, splits_fn, fingerprint_fn, example, enumerate_fn=None) -> None:
-    _PREFIX[prefix] = (loader, splits_fn, fingerprint_fn, example)
+def register_prefix(
+    prefix: str,
+    loader: Callable,
+    splits_fn: Callable,
+    fingerprint_fn: Callable,
+    pattern: str,
+    enumerate_fn: Callable[[], list[str]] | None = None,
+) -> None:
+    """Register a family of datasets named ``"<prefix>:<rest>"`` (like ``csv:<file>`` or ``cap:<n>:<name>``).
+
+    Parameters
+    ----------
+    prefix : str
+        Without the colon.
+    loader : callable
+        ``loader(rest, split) -> Dataset``.
+    splits_fn : callable
+        ``splits_fn(rest) -> tuple of str``; raises ``ValueError`` for a malformed ``rest``.
+    fingerprint_fn : callable
+        ``fingerprint_fn(rest) -> str``, cheap, changing whenever the data changes (a feature-cache key).
+    pattern : str
+        The form shown to users, e.g. ``"csv:<file>"``.
+    enumerate_fn : callable, optional
+        Lists the concrete names of the family for :func:`list_datasets` (finite families only).
+    """
+    DATASETS.register_prefix(prefix, _Prefixed(loader, splits_fn, fingerprint_fn), pattern, overwrite=True)
     if enumerate_fn is not None:
         _ENUMERATORS.append(enumerate_fn)
 
 
-def _ensure_registered() -> None:
-    # Importing a loader module registers its names; Python imports each module once.
-    from nmtune.datasets import corruptions, generic, images, text  # noqa: F401
-
-
-def list_datasets() -> list[str]:
+def list_datasets(filter: str | None = None) -> list[str]:
     """Names :func:`load_dataset` accepts as they are (built-in and derived); see also the generic prefixes.
 
     The generic, path-taking forms are ``image-folder:<dir>``, ``csv:<file>``, ``parquet:<file>`` and
     ``hf-disk:<dir>``; any image dataset also accepts a ``@<size>`` suffix (square resize).
+
+    Parameters
+    ----------
+    filter : str, optional
+        Shell-style pattern the names must match, e.g. ``"20ng-sub:*"``.
     """
-    _ensure_registered()
-    names = list(_BUILTIN)
+    names = DATASETS.names()
     for enumerate_fn in _ENUMERATORS:
         names.extend(enumerate_fn())
-    return sorted(set(names))
+    names = sorted(set(names))
+    return [n for n in names if fnmatch.fnmatchcase(n, filter)] if filter else names
 
 
 def _patterns() -> list[str]:
-    return [example for (_, _, _, example) in _PREFIX.values()] + ["<image dataset>@<size>"]
+    return DATASETS.patterns() + ["<image dataset>@<size>"]
 
 
 def _resolve(name: str):
     """Return (loader(split), splits, fingerprint, resize) for a dataset name."""
-    _ensure_registered()
     if not isinstance(name, str) or not name:
         raise TypeError(f"A dataset name must be a non-empty string; received {name!r}.")
     size = None
     m = _SIZE_SUFFIX.match(name)
-    if m and name not in _BUILTIN:
+    if m and DATASETS.find(name) is None:
         name, size = m.group("base"), int(m.group("size"))
         if not 1 <= size <= 1024:
             raise ValueError(f"Image size suffix must be between 1 and 1024 pixels; received @{size}.")
-    if name in _BUILTIN:
-        loader, splits, version = _BUILTIN[name]
-        return loader, splits, f"{name}:v{version}", size
-    prefix, sep, rest = name.partition(":")
-    if sep and prefix in _PREFIX:
-        loader, splits_fn, fingerprint_fn, _ = _PREFIX[prefix]
-        return (lambda split: loader(rest, split)), tuple(splits_fn(rest)), fingerprint_fn(rest), size
-    raise unknown_name_error("dataset", name, list_datasets() + _patterns())
+    found = DATASETS.find(name)
+    if found is None:
+        raise unknown_name_error("dataset", name, list_datasets() + _patterns())
+    entry, rest = found
+    if rest is None:
+        return entry.loader, entry.splits, f"{name}:v{entry.version}", size
+    return (
+        (lambda split: entry.loader(rest, split)),
+        tuple(entry.splits_fn(rest)),
+        entry.fingerprint_fn(rest),
+        size,
+    )
 
 
 def _check_split(name: str, split: str, splits: tuple[str, ...]) -> None:

@@ -24,7 +24,7 @@ import zlib
 
 import numpy as np
 
-from nmtune.datasets._base import _register_prefix, make_dataset
+from nmtune.datasets._base import make_dataset, register_prefix
 
 __all__ = ["CORRUPTIONS", "SEVERITIES", "corrupt"]
 
@@ -125,7 +125,7 @@ def _splits(rest: str):
     return ("test",)
 
 
-_register_prefix(
+register_prefix(
     "fashion-mnist-c",
     _load,
     _splits,

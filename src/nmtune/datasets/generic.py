@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 
 import numpy as np
 
-from nmtune.datasets._base import SPLITS, _register_prefix, make_dataset
+from nmtune.datasets._base import SPLITS, make_dataset, register_prefix
 from nmtune.datasets.subsample import stratified_split
 from nmtune.exceptions import MissingDependencyError, require
 
@@ -221,12 +221,12 @@ def _hf_fingerprint(rest: str) -> str:
     return f"hf-disk:{rest}:" + _stat_fingerprint(f for f in files if f.is_file())
 
 
-_register_prefix("image-folder", _load_image_folder, lambda rest: SPLITS, _image_folder_fingerprint,
+register_prefix("image-folder", _load_image_folder, lambda rest: SPLITS, _image_folder_fingerprint,
                  "image-folder:<dir>[?mode=RGB&size=N]")  # fmt: skip
-_register_prefix("csv", _table_loader("csv"), lambda rest: SPLITS, _table_fingerprint("csv"),
+register_prefix("csv", _table_loader("csv"), lambda rest: SPLITS, _table_fingerprint("csv"),
                  "csv:<file>[?text=COL&label=COL&split=COL]")  # fmt: skip
-_register_prefix("parquet", _table_loader("parquet"), lambda rest: SPLITS, _table_fingerprint("parquet"),
+register_prefix("parquet", _table_loader("parquet"), lambda rest: SPLITS, _table_fingerprint("parquet"),
                  "parquet:<file>[?text=COL&label=COL&split=COL]")  # fmt: skip
-_register_prefix(
+register_prefix(
     "hf-disk", _load_hf_disk, lambda rest: SPLITS, _hf_fingerprint, "hf-disk:<dir>[?text=COL&label=COL]"
 )

@@ -1,7 +1,8 @@
 """Stratified, seeded subsets of a labelled split (N samples, C classes).
 
 ``stratified_fraction`` draws the 10 / 25 / 50 / 75 / 100 % training subsets of the paper's protocol (§2.1);
-``stratified_split`` makes the fixed train/test split of datasets that ship without one.
+``stratified_split`` makes the fixed train/test split of datasets that ship without one; ``cap_indices`` the
+fixed per-domain caps (``cap:<n>:<dataset>``) of the protocol.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 
 from nmtune._internal.validation import check_random_state
 
-__all__ = ["stratified_fraction", "stratified_split"]
+__all__ = ["stratified_fraction", "stratified_split", "cap_indices"]
 
 
 def _class_permutations(labels: np.ndarray, random_state) -> list[np.ndarray]:
@@ -85,3 +86,30 @@ def stratified_split(labels, test_fraction: float = 0.2, random_state=0) -> tupl
         test.append(perm[:n_test])
         train.append(perm[n_test:])
     return np.sort(np.concatenate(train)).astype(np.int64), np.sort(np.concatenate(test)).astype(np.int64)
+
+
+def cap_indices(labels, cap: int | None, random_state: int = 0) -> np.ndarray:
+    """Indices of a fixed stratified subsample of about ``cap`` rows (all rows when ``cap`` is None or >= N).
+
+    Each class keeps ``max(1, round(n_c * cap / N))`` rows (:func:`stratified_fraction`), so the class
+    proportions are preserved and the result is the same for every run of a grid.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (N,)
+        Labels of the split.
+    cap : int or None
+        Approximate number of rows to keep.
+    random_state : int
+        Seed of the subsample (0 throughout the protocol).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 sorted indices, shape (M,).
+    """
+    labels = np.asarray(labels)
+    n = labels.shape[0]
+    if cap is None or cap >= n:
+        return np.arange(n, dtype=np.int64)
+    return stratified_fraction(labels, cap / n, random_state)

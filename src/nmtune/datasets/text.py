@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nmtune.datasets._base import SPLITS, _check_split, _register_prefix, make_dataset, register_dataset
+from nmtune.datasets._base import SPLITS, _check_split, make_dataset, register_dataset, register_prefix
 from nmtune.exceptions import MissingDependencyError
 
 __all__ = ["orange_text_file", "subgroup_domains", "SUBGROUP_GROUPS"]
@@ -166,7 +166,7 @@ def _enumerate_subgroups() -> list[str]:
     ]
 
 
-_register_prefix(
+register_prefix(
     "20ng-sub",
     _load_subgroup,
     _subgroup_splits,

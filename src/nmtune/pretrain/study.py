@@ -32,8 +32,6 @@ from nmtune.pretrain.config import PretrainConfig, config_from_dict
 
 __all__ = ["StudyConfig", "run_study", "evaluate_model", "summarise"]
 
-METHODS = ("lp", "mlp", "nmtune", "logreg")
-
 
 @dataclass(frozen=True)
 class StudyConfig:
@@ -50,7 +48,7 @@ class StudyConfig:
     fractions : tuple of float
         Fractions of each downstream training set (paper: 0.1, 0.25, 0.5, 0.75, 1.0).
     methods : tuple of str
-        Heads among ``"lp"``, ``"mlp"``, ``"nmtune"`` and ``"logreg"`` (scikit-learn logistic regression).
+        Protocol methods (:func:`nmtune.protocol.list_methods`), e.g. ``"lp"``, ``"mlp"``, ``"nmtune"``, ``"logreg"``.
     probe : str
         The method whose accuracy plays "LP" in Figure 2 and claims 1-2 (default ``"lp"``; ``"logreg"`` is a
         linear probe fitted by L-BFGS instead of AdamW).
@@ -87,9 +85,10 @@ class StudyConfig:
     downstream_seed: int = 0
 
     def __post_init__(self):
-        bad = [m for m in self.methods if m not in METHODS]
-        if bad:
-            raise ValueError(f"Unknown method(s) {bad} in the study config; valid: {list(METHODS)}.")
+        from nmtune.protocol.methods import get_method
+
+        for m in self.methods:
+            get_method(m)  # an unknown name raises, listing the valid ones
         if self.probe not in self.methods:
             raise ValueError(f"probe {self.probe!r} must be one of the study's methods {list(self.methods)}.")
         if not self.gammas or not self.seeds:
@@ -186,9 +185,9 @@ def _make_head(method: str, config: StudyConfig):
     Neural heads get ``epochs=head_epochs`` and ``min_steps=head_min_steps``: the head itself runs
     ``max(head_epochs, ceil(head_min_steps / steps_per_epoch))`` epochs (the heads' one step-budget mechanism).
     """
-    from nmtune.protocol.methods import build_estimator
+    from nmtune.protocol.methods import build_estimator, get_method
 
-    if method == "logreg":
+    if not get_method(method).neural:
         return build_estimator(method, {}, random_state=config.downstream_seed, device="cpu")
     return build_estimator(
         method,

@@ -6,10 +6,11 @@ runs already
 in the results store and stores each finished run in one transaction.
 """
 
+from nmtune.datasets import cap_indices
 from nmtune.protocol.grid import GridResult, execute, expand_grid, run_grid
 from nmtune.protocol.methods import MethodSpec, build_estimator, get_method, list_methods, register_method
 from nmtune.protocol.runner import PROTOCOL_VERSION, RunSpec, library_versions, run_one
-from nmtune.protocol.tasks import EvalDomain, FeatureTask, cap_indices, example_task, make_task
+from nmtune.protocol.tasks import EvalDomain, FeatureTask, example_task, make_task
 
 __all__ = [
     "EvalDomain",

@@ -1,58 +1,19 @@
 """The thin layer from (encoder, suite) to feature tasks through the feature cache.
 
-Per-domain caps are applied *before* encoding: the dataset name ``cap:<n>:<dataset>`` (registered here) is a
-fixed stratified subsample (seed 0) of about ``n`` rows of ``<dataset>``, so the cache stores and reuses
-exactly
-the capped features and a capped grid never encodes a whole corpus.
+Per-domain caps are applied *before* encoding: the dataset name ``cap:<n>:<dataset>``
+(:mod:`nmtune.datasets.capped`) is a fixed stratified subsample (seed 0) of about ``n`` rows of ``<dataset>``,
+so the cache stores and reuses exactly the capped features and a capped grid never encodes a whole corpus.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from nmtune.datasets import capped_name
 from nmtune.protocol.config import GridConfig
-from nmtune.protocol.tasks import EvalDomain, FeatureTask, cap_indices
+from nmtune.protocol.tasks import EvalDomain, FeatureTask
 
-__all__ = ["capped_name", "suite_feature_tasks", "config_feature_tasks"]
-
-_REGISTERED = False
-
-
-def _register_cap_prefix() -> None:
-    global _REGISTERED
-    if _REGISTERED:
-        return
-    from nmtune.datasets import _base, dataset_fingerprint, dataset_splits, load_dataset
-
-    def _split_rest(rest: str) -> tuple[int, str]:
-        n, sep, base = rest.partition(":")
-        if not sep or not n.isdigit() or int(n) < 1:
-            raise ValueError(
-                f"A capped dataset name is 'cap:<n>:<dataset>' with n >= 1; received 'cap:{rest}'."
-            )
-        return int(n), base
-
-    def _load(rest: str, split: str):
-        n, base = _split_rest(rest)
-        ds = load_dataset(base, split)
-        return ds.subset(cap_indices(ds.labels, n, 0))
-
-    _base._register_prefix(
-        "cap",
-        _load,
-        lambda rest: dataset_splits(_split_rest(rest)[1]),
-        lambda rest: f"cap{_split_rest(rest)[0]}-v1:{dataset_fingerprint(_split_rest(rest)[1])}",
-        "cap:<n>:<dataset>",
-    )
-    _REGISTERED = True
-
-
-def capped_name(dataset: str, cap: int | None) -> str:
-    """The dataset name of a fixed stratified subsample of about ``cap`` rows (``dataset`` if cap is None)."""
-    if cap is None:
-        return dataset
-    _register_cap_prefix()
-    return f"cap:{int(cap)}:{dataset}"
+__all__ = ["suite_feature_tasks", "config_feature_tasks"]
 
 
 def suite_feature_tasks(

@@ -236,7 +236,6 @@ def execute(
 
 # -- local processes ---------------------------------------------------------------------------------------
 _WORKER_TASKS: dict = {}
-_NEURAL = ("mlp", "nmtune", "nmtune-authors")
 
 
 def _min_steps(method: str, params: dict, override: int | None) -> int | None:
@@ -256,7 +255,7 @@ def _estimated_cost(spec: RunSpec, task: FeatureTask) -> float:
     """A rough relative cost of a run, to start the longest runs first (fewer idle workers at the end)."""
     method = get_method(spec.method)
     n, d = task.X_train.shape
-    per_candidate = n * spec.fraction * d * (d if method.family in _NEURAL else 1)
+    per_candidate = n * spec.fraction * d * (d if method.transforms else 1)
     return per_candidate * max(1, len(method.candidates(spec.selection)))
 
 

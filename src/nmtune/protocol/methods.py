@@ -7,14 +7,24 @@ section 1) plus the fixed arguments. ``logreg`` always picks C on a validation s
 
 from __future__ import annotations
 
+import inspect
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nmtune._internal.registry import Registry, resolve
 from nmtune.exceptions import unknown_name_error
 
-__all__ = ["MethodSpec", "get_method", "list_methods", "register_method", "build_estimator", "LOGREG_C_GRID"]
+__all__ = [
+    "MethodSpec",
+    "get_method",
+    "list_methods",
+    "register_method",
+    "register_family",
+    "build_estimator",
+    "LOGREG_C_GRID",
+]
 
 #: Inverse regularisation strengths tried for the ``logreg`` baseline.
 LOGREG_C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
@@ -25,30 +35,49 @@ _LR_WD_NMT = {"lr": (1e-3, 3e-3), "weight_decay": (1e-4, 1e-2), "lam": (0.001, 0
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """One method of the protocol.
+    """One method of the protocol: the estimator it builds and how it is tuned.
 
     Parameters
     ----------
     name : str
         Registry name, e.g. ``"nmtune-no-svd"``.
-    family : {"lp", "mlp", "nmtune", "nmtune-authors", "logreg"}
-        Which estimator is built.
+    family : str
+        The family it belongs to (``"lp"``, ``"mlp"``, ``"nmtune"``, ``"nmtune-authors"``, ``"logreg"`` or a
+        family added with :func:`register_family`): it gives the default ``factory``, ``neural`` and
+        ``transforms``.
     fixed : mapping
         Constructor arguments always passed (the ablation), in both selection modes.
     grid : mapping of str to tuple
         Hyper-parameters searched in ``val`` mode (product of the values).
-    transforms : bool
-        Whether the classifier sees transformed features ``Z = head.transform(F)`` (MLP/NMTune) rather than F.
+    transforms : bool, optional
+        Whether the classifier sees transformed features ``Z = head.transform(F)`` (MLP/NMTune) rather than F;
+        also what makes a run cost ~D^2 per sample. Defaults to the family's.
     description : str
         One line for reports.
+    factory : callable or str, optional
+        ``factory(**kwargs) -> estimator`` (a ``"module:attr"`` string is imported on first use). Defaults to
+        the family's.
+    neural : bool, optional
+        Whether the estimator is a torch head taking ``random_state``, ``device``, ``epochs`` and
+        ``min_steps``. Defaults to the family's.
     """
 
     name: str
     family: str
     fixed: Mapping[str, Any] = field(default_factory=dict)
     grid: Mapping[str, tuple] = field(default_factory=dict)
-    transforms: bool = False
+    transforms: bool | None = None
     description: str = ""
+    factory: Callable | str | None = None
+    neural: bool | None = None
+
+    def __post_init__(self):
+        fam = _FAMILIES.get(self.family)
+        if fam is None and (self.factory is None or self.neural is None or self.transforms is None):
+            raise unknown_name_error("method family", self.family, _FAMILIES)
+        for key in ("factory", "neural", "transforms"):
+            if getattr(self, key) is None:
+                object.__setattr__(self, key, getattr(fam, key))
 
     def candidates(self, selection: str) -> list[dict[str, Any]]:
         """Hyper-parameter candidates for a selection mode (``[{}]`` when nothing is searched)."""
@@ -60,28 +89,52 @@ class MethodSpec:
         return [dict(zip(keys, vals)) for vals in itertools.product(*(self.grid[k] for k in keys))]
 
 
-_REGISTRY: dict[str, MethodSpec] = {}
-_FAMILIES = ("lp", "mlp", "nmtune", "nmtune-authors", "logreg")
+@dataclass(frozen=True)
+class Family:
+    """What the methods of one family share: their estimator factory, whether it is neural, and transforms."""
+
+    factory: Callable | str
+    neural: bool
+    transforms: bool
+
+
+_FAMILIES: dict[str, Family] = {}
+METHODS = Registry("method")
+
+
+def register_family(name: str, factory: Callable | str, *, neural: bool, transforms: bool) -> None:
+    """Add a method family (e.g. a new head class) that :class:`MethodSpec` can name."""
+    _FAMILIES[name] = Family(factory, bool(neural), bool(transforms))
 
 
 def register_method(spec: MethodSpec) -> None:
     """Add (or replace) a method in the registry."""
-    if spec.family not in _FAMILIES:
-        raise unknown_name_error("method family", spec.family, _FAMILIES)
-    _REGISTRY[spec.name] = spec
+    METHODS.register(spec.name, spec, overwrite=True)
 
 
 def get_method(name: str) -> MethodSpec:
     """The :class:`MethodSpec` registered under ``name``."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise unknown_name_error("method", name, _REGISTRY) from None
+    return METHODS.lookup(name)[0]
 
 
-def list_methods() -> list[str]:
-    """Names of every registered method."""
-    return sorted(_REGISTRY)
+def list_methods(filter: str | None = None) -> list[str]:
+    """Names of every registered method (those matching the shell-style ``filter`` if given)."""
+    return METHODS.names(filter)
+
+
+def logistic_regression(C: float = 1.0, max_iter: int = 2000):
+    """The ``logreg`` baseline: standardised features, then scikit-learn's ``LogisticRegression``."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
+
+
+def _authors_nmtune(**kwargs):
+    from nmtune.heads import NMTune
+
+    return NMTune.authors_preset(**kwargs)
 
 
 def build_estimator(
@@ -117,28 +170,13 @@ def build_estimator(
     """
     spec = get_method(method) if isinstance(method, str) else method
     kw = {**dict(spec.fixed), **dict(params or {})}
-    if spec.family == "logreg":
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        return make_pipeline(
-            StandardScaler(), LogisticRegression(C=kw.get("C", 1.0), max_iter=kw.get("max_iter", 2000))
-        )
-    from nmtune import heads
-
-    kw.update(random_state=random_state, device=device)
-    if epochs is not None:
-        kw["epochs"] = int(epochs)
-    if min_steps is not None:
-        kw["min_steps"] = int(min_steps)
-    if spec.family == "lp":
-        return heads.LinearProbe(**kw)
-    if spec.family == "mlp":
-        return heads.MLPTuning(**kw)
-    if spec.family == "nmtune":
-        return heads.NMTune(**kw)
-    return heads.NMTune.authors_preset(**kw)
+    if spec.neural:
+        kw.update(random_state=random_state, device=device)
+        if epochs is not None:
+            kw["epochs"] = int(epochs)
+        if min_steps is not None:
+            kw["min_steps"] = int(min_steps)
+    return resolve(spec.factory, f"factory of method {spec.name!r}")(**kw)
 
 
 def check_params(method: str | MethodSpec, params: Mapping[str, Any] | None) -> None:
@@ -154,11 +192,10 @@ def check_params(method: str | MethodSpec, params: Mapping[str, Any] | None) -> 
     if not params:
         return
     spec = get_method(method) if isinstance(method, str) else method
-    if spec.family == "logreg":
-        valid = {"C", "max_iter"}
+    if spec.neural:
+        valid = set(build_estimator(spec, {}).get_params()) - {"random_state", "device"}
     else:
-        est = build_estimator(spec, {})
-        valid = set(est.get_params()) - {"random_state", "device"}
+        valid = set(inspect.signature(resolve(spec.factory)).parameters)
     for name in params:
         if name not in valid:
             raise unknown_name_error(f"parameter of method {spec.name!r}", name, valid)
@@ -166,15 +203,15 @@ def check_params(method: str | MethodSpec, params: Mapping[str, Any] | None) -> 
 
 def _add(name, family, fixed=None, grid=None, description=""):
     register_method(
-        MethodSpec(
-            name=name,
-            family=family,
-            fixed=fixed or {},
-            grid=grid or {},
-            transforms=family in ("mlp", "nmtune", "nmtune-authors"),
-            description=description,
-        )
+        MethodSpec(name=name, family=family, fixed=fixed or {}, grid=grid or {}, description=description)
     )
+
+
+register_family("lp", "nmtune.heads:LinearProbe", neural=True, transforms=False)
+register_family("mlp", "nmtune.heads:MLPTuning", neural=True, transforms=True)
+register_family("nmtune", "nmtune.heads:NMTune", neural=True, transforms=True)
+register_family("nmtune-authors", _authors_nmtune, neural=True, transforms=True)
+register_family("logreg", logistic_regression, neural=False, transforms=False)
 
 
 _add(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["EvalDomain", "FeatureTask", "make_task", "cap_indices", "example_task"]
+__all__ = ["EvalDomain", "FeatureTask", "make_task", "example_task"]
 
 DOMAIN_KINDS = ("id", "ood")
 
@@ -146,35 +146,6 @@ def make_task(name, X_train, y_train, evals, **kwargs) -> FeatureTask:
     return FeatureTask(
         name, np.asarray(X_train, dtype=np.float32), np.asarray(y_train, dtype=np.int64), domains, **kwargs
     )
-
-
-def cap_indices(labels, cap: int | None, random_state: int = 0) -> np.ndarray:
-    """Indices of a fixed stratified subsample of about ``cap`` rows (all rows when ``cap`` is None or >= N).
-
-    Each class keeps ``max(1, round(n_c * cap / N))`` rows (:func:`nmtune.datasets.stratified_fraction`), so
-    the class proportions are preserved and the result is the same for every run of a grid.
-
-    Parameters
-    ----------
-    labels : array-like of int, shape (N,)
-        Labels of the split.
-    cap : int or None
-        Approximate number of rows to keep.
-    random_state : int
-        Seed of the subsample (0 throughout the protocol).
-
-    Returns
-    -------
-    numpy.ndarray
-        int64 sorted indices, shape (M,).
-    """
-    from nmtune.datasets import stratified_fraction
-
-    labels = np.asarray(labels)
-    n = labels.shape[0]
-    if cap is None or cap >= n:
-        return np.arange(n, dtype=np.int64)
-    return stratified_fraction(labels, cap / n, random_state)
 
 
 def example_task(
