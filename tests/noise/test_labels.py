@@ -177,9 +177,9 @@ def test_input_labels_not_modified():
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
-        ({"rate": -0.1}, ValueError, r"\[0, 1\]"),
+        ({"rate": -0.1}, ValueError, "rate must be a number >= 0 and <= 1; received -0.1"),
         ({"rate": 20}, ValueError, "percentage"),
-        ({"rate": float("nan")}, ValueError, r"\[0, 1\]"),
+        ({"rate": float("nan")}, ValueError, "rate must be a finite number; received nan"),
         ({"rate": "0.1"}, TypeError, "number"),
         ({"rate": 0.1, "n_classes": 1}, ValueError, "n_classes must be >= 2"),
         ({"rate": 0.1, "n_classes": 3}, ValueError, r"\[0, 3\)"),

@@ -25,8 +25,17 @@ def test_unknown_keys_name_the_valid_keys(tmp_path):
 def test_bad_values_are_rejected():
     with pytest.raises(ValueError, match="Did you mean 'val'"):
         GridConfig(selection=("vall",))
-    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+    with pytest.raises(ValueError, match=r"fractions must be a number > 0 and <= 1; received 10.0\. Use 0.1"):
         config_from_dict({"fractions": [10]})
+    with pytest.raises(
+        ValueError, match=r"seeds must be an integer >= 0; received 2.5, which has a fraction"
+    ):
+        config_from_dict({"seeds": [2.5]})  # never truncated to seed 2
+    assert config_from_dict({"seeds": [2.0]}).seeds == (2,)
+    with pytest.raises(ValueError, match="noise_rates must be a number >= 0 and < 1; received 1.0"):
+        GridConfig(noise_rates=(1.0,))
+    with pytest.raises(ValueError, match="n_jobs must be an integer >= 1; received 0"):
+        GridConfig(n_jobs=0)
 
 
 def test_presets_load():
@@ -65,8 +74,14 @@ def test_per_method_params_are_validated_and_reach_the_estimator(tmp_path):
     "text,pattern",
     [
         ("", "configuration is empty.*--config demo"),
-        ("epochs: 2.7\nseeds: [0]\n", "'epochs' must be a whole number; received 2.7"),
-        ("epochs: five\nseeds: [0]\n", "'epochs' must be a whole number; received 'five'"),
+        (
+            "epochs: 2.7\nseeds: [0]\n",
+            "grid key 'epochs' must be an integer >= 1 or null; received 2.7, which has a fraction",
+        ),
+        (
+            "epochs: five\nseeds: [0]\n",
+            "grid key 'epochs' must be an integer >= 1 or null; received str 'five'",
+        ),
         ("methods: [lp\nseeds: [0]\n", "is not valid YAML"),
         ("methods: [{nam: lp}]\n", "A methods entry is a name or"),
     ],

@@ -28,6 +28,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import numpy as np
 
+from nmtune._internal.validation import check_number
 from nmtune.api.errors import ApiError, ApiRequestError, ApiResponseError
 from nmtune.api.retry import backoff_delay, is_retryable_status, parse_retry_after
 from nmtune.api.wire import ENCODING_FORMATS, decode_embeddings
@@ -116,24 +117,18 @@ class ApiEncoder:
                 f"base_url must start with http:// or https://; received {base_url!r} "
                 "(e.g. 'api:http://127.0.0.1:8000' or ApiEncoder('https://api.openai.com/v1'))."
             )
-        for name, value in (
-            ("batch_size", batch_size),
-            ("max_concurrency", max_concurrency),
-            ("dim", 1 if dim is None else dim),
-            ("shard_size", shard_size or 1),
-        ):
-            if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; received {value!r}.")
+        for name, value in (("batch_size", batch_size), ("max_concurrency", max_concurrency)):
+            check_number(name, value, low=1, integer=True)
+        for name, value in (("dim", dim), ("shard_size", shard_size)):
+            check_number(name, value, low=1, integer=True, allow_none=True)
         for name, value in (
             ("timeout", timeout),
             ("retry_budget_s", retry_budget_s),
             ("backoff_base_s", backoff_base_s),
             ("backoff_max_s", backoff_max_s),
         ):
-            if not value > 0:
-                raise ValueError(f"{name} must be a positive number of seconds; received {value!r}.")
-        if int(max_retries) < 0:
-            raise ValueError(f"max_retries must be >= 0; received {max_retries!r}.")
+            check_number(f"{name} (seconds)", value, low=0, low_open=True)
+        check_number("max_retries", max_retries, low=0, integer=True)
         if encoding_format not in ENCODING_FORMATS:
             raise ValueError(
                 f"encoding_format must be one of {ENCODING_FORMATS}; received {encoding_format!r}."

@@ -6,8 +6,6 @@ stores the learned state in attributes ending in ``_``.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
@@ -15,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from nmtune._internal.device import resolve_device
-from nmtune._internal.validation import seed_from_random_state
+from nmtune._internal.validation import check_number, seed_from_random_state
 from nmtune.exceptions import unknown_name_error
 
 from . import _train
@@ -56,18 +54,6 @@ def _generator(random_state) -> torch.Generator:
     return torch.Generator().manual_seed(seed_from_random_state(random_state))
 
 
-def _check_number(name, value, *, low, high=None, integer=False, low_open=False):
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool)
-    if ok and not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number; got {value!r}.")
-    ok = ok and (value > low if low_open else value >= low) and (high is None or value <= high)
-    if not ok:
-        rng = f"{'>' if low_open else '>='} {low}" + (f" and <= {high}" if high is not None else "")
-        what = "an integer" if integer else "a number"
-        raise ValueError(f"{name} must be {what} {rng}; got {value!r}.")
-
-
 class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Common fit / predict logic; subclasses define the model and the loss."""
 
@@ -88,14 +74,14 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
         return loss
 
     def _check_params(self) -> None:
-        _check_number("epochs", self.epochs, low=1, integer=True)
-        _check_number("min_steps", self.min_steps, low=0, integer=True)
-        _check_number("lr", self.lr, low=0, low_open=True)
-        _check_number("weight_decay", self.weight_decay, low=0)
-        _check_number("batch_size", self.batch_size, low=2, integer=True)
-        _check_number("patience", self.patience, low=1, integer=True)
+        check_number("epochs", self.epochs, low=1, integer=True)
+        check_number("min_steps", self.min_steps, low=0, integer=True)
+        check_number("lr", self.lr, low=0, low_open=True)
+        check_number("weight_decay", self.weight_decay, low=0)
+        check_number("batch_size", self.batch_size, low=2, integer=True)
+        check_number("patience", self.patience, low=1, integer=True)
         if self.validation_fraction is not None:
-            _check_number("validation_fraction", self.validation_fraction, low=0, high=0.5, low_open=True)
+            check_number("validation_fraction", self.validation_fraction, low=0, high=0.5, low_open=True)
         elif self.early_stopping:
             raise ValueError(
                 "early_stopping=True needs a validation split: set validation_fraction (e.g. 0.1)."

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from torch import nn
 
+from nmtune._internal.validation import check_number
 from nmtune.losses import nmtune_regulariser
 
-from .base import DEFAULT_MIN_STEPS, BaseHead, _check_number
+from .base import DEFAULT_MIN_STEPS, BaseHead
 from .modules import TunedClassifier, make_transform
 
 _COMMON_DOC = """
@@ -91,7 +92,7 @@ class MLPTuning(BaseHead):  # noqa: D101 - docstring assembled below (shared par
     def _check_params(self):
         super()._check_params()
         if self.hidden_dim is not None:
-            _check_number("hidden_dim", self.hidden_dim, low=1, integer=True)
+            check_number("hidden_dim", self.hidden_dim, low=1, integer=True)
         # arch, activation and n_layers are checked where the transform is built (modules.make_transform)
 
     def _build_model(self, n_features, n_classes):
@@ -187,8 +188,8 @@ class NMTune(MLPTuning):
     def _check_params(self):
         super()._check_params()
         for name in ("lam", "mse_weight", "cov_weight", "svd_weight"):
-            _check_number(name, getattr(self, name), low=0)
-        _check_number("svd_top_k", self.svd_top_k, low=1, integer=True)
+            check_number(name, getattr(self, name), low=0)
+        check_number("svd_top_k", self.svd_top_k, low=1, integer=True)
         if self.svd_method not in ("gram", "svd"):
             from nmtune.exceptions import unknown_name_error
 

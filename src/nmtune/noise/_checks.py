@@ -7,18 +7,18 @@ import numbers
 
 import numpy as np
 
-from nmtune._internal.validation import check_random_state  # noqa: F401 - re-exported
+from nmtune._internal.validation import (
+    check_number,
+    check_random_state,  # noqa: F401 - re-exported
+)
 
 
 def check_rate(rate) -> float:
     """Validate a noise rate in [0, 1] and return it as a float."""
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
         raise TypeError(f"rate must be a number in [0, 1]; received {type(rate).__name__} ({rate!r}).")
-    rate = float(rate)
-    if not (0.0 <= rate <= 1.0):  # also rejects NaN
-        hint = " (a percentage? divide by 100)" if 1.0 < rate <= 100.0 else ""
-        raise ValueError(f"rate must lie in [0, 1]; received {rate}{hint}.")
-    return rate
+    hint = " (a percentage? divide by 100)" if 1.0 < rate <= 100.0 else ""
+    return check_number("rate", rate, low=0, high=1, hint=hint)
 
 
 def n_to_corrupt(rate: float, n: int) -> int:

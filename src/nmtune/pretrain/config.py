@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from nmtune._internal.validation import check_number
 from nmtune.pretrain.models import NORMS
 
 __all__ = ["PretrainConfig", "config_from_dict"]
@@ -61,20 +62,14 @@ class PretrainConfig:
     amp: bool = False
 
     def __post_init__(self):
-        if not 0.0 <= float(self.noise) < 1.0:
-            raise ValueError(f"noise must be a rate in [0, 1); received {self.noise!r}. Use 0.1 for 10 %.")
+        check_number("noise", self.noise, low=0, high=1, high_open=True, hint=" Use 0.1 for 10 %.")
         for name in ("epochs", "batch_size", "width", "depth"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; received {value!r}.")
+            check_number(name, getattr(self, name), low=1, integer=True)
         for name in ("n_train", "n_test"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 10):
-                raise ValueError(
-                    f"{name} must be None (whole split) or an integer >= 10; received {value!r}."
-                )
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive; received {self.lr!r}.")
+            check_number(
+                name, getattr(self, name), low=10, integer=True, allow_none=True, hint=" (null: whole split)"
+            )
+        check_number("lr", self.lr, low=0, low_open=True)
         if self.norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}; received {self.norm!r}.")
 

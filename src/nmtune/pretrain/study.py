@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from nmtune._internal.files import atomic_write_text
+from nmtune._internal.validation import check_number
 from nmtune.pretrain.config import PretrainConfig, config_from_dict
 
 __all__ = ["StudyConfig", "run_study", "evaluate_model", "summarise"]
@@ -97,14 +98,18 @@ class StudyConfig:
             if key in self.pretrain:
                 raise ValueError(f"Set pre-training {key!r} through `gammas`/`seeds`, not `pretrain`.")
         config_from_dict(dict(self.pretrain))  # validates the keys early
-        for key in ("head_epochs", "head_batch_size"):
-            if not isinstance(getattr(self, key), int) or getattr(self, key) < 1:
-                raise ValueError(f"{key} must be a positive integer; received {getattr(self, key)!r}.")
-        if not isinstance(self.head_min_steps, int) or self.head_min_steps < 0:
-            raise ValueError(
-                f"head_min_steps must be an integer >= 0 (0: exactly head_epochs); "
-                f"received {self.head_min_steps!r}."
-            )
+        for key in ("head_epochs", "head_batch_size", "max_train", "max_test"):
+            check_number(key, getattr(self, key), low=1, integer=True)
+        check_number(
+            "head_min_steps", self.head_min_steps, low=0, integer=True, hint=" (0: exactly head_epochs)"
+        )
+        check_number("downstream_seed", self.downstream_seed, low=0, integer=True)
+        for gamma in self.gammas:
+            check_number("each of gammas", gamma, low=0, high=1, high_open=True, hint=" Use 0.1 for 10 %.")
+        for f in self.fractions:
+            check_number("each of fractions", f, low=0, high=1, low_open=True, hint=" Use 0.1 for 10 %.")
+        for seed in self.seeds:
+            check_number("each of seeds", seed, low=0, integer=True)
 
     def pretrain_config(self, gamma: float, seed: int) -> PretrainConfig:
         """The :class:`PretrainConfig` of one model."""

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from nmtune._internal.validation import check_number
 from nmtune.exceptions import unknown_name_error
 
 __all__ = [
@@ -117,17 +118,14 @@ class GridConfig:
         if self.backend not in BACKENDS:
             raise unknown_name_error("backend", self.backend, BACKENDS)
         for f in self.fractions:
-            if not 0.0 < float(f) <= 1.0:
-                raise ValueError(f"Training fractions must lie in (0, 1]; received {f!r}. Use 0.1 for 10 %.")
+            check_number("each of fractions", f, low=0, high=1, low_open=True, hint=" Use 0.1 for 10 %.")
         for r in self.noise_rates:
-            if not 0.0 <= float(r) < 1.0:
-                raise ValueError(f"noise_rates must lie in [0, 1); received {r!r}. Use e.g. 0.2 for 20 %.")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction must lie in (0, 1); received {self.val_fraction!r}.")
-        for name in ("max_train", "max_eval", "epochs"):
-            v = getattr(self, name)
-            if v is not None and _integer(name, v) < 1:
-                raise ValueError(f"{name} must be a positive integer or null; received {v!r}.")
+            check_number("each of noise_rates", r, low=0, high=1, high_open=True, hint=" Use 0.2 for 20 %.")
+        for seed in self.seeds:
+            check_number("each of seeds", seed, low=0, integer=True)
+        check_number("val_fraction", self.val_fraction, low=0, high=1, low_open=True, high_open=True)
+        for name, low in _INT_FIELDS.items():
+            check_number(name, getattr(self, name), low=low, integer=True, allow_none=name not in _NOT_NULL)
         from nmtune._internal.device import resolve_device
 
         resolve_device(self.device)  # unknown names and CUDA without a GPU fail here, before any run starts
@@ -137,12 +135,6 @@ class GridConfig:
             name, params = method_name_and_params(_method_entry(entry))
             get_method(name)
             check_params(name, params)
-        if self.min_steps is not None and int(self.min_steps) < 0:
-            raise ValueError(f"min_steps must be an integer >= 0 or null; received {self.min_steps!r}.")
-        if int(self.threads_per_run) < 1:
-            raise ValueError(f"threads_per_run must be >= 1; received {self.threads_per_run!r}.")
-        if int(self.n_jobs) < 1:
-            raise ValueError(f"n_jobs must be >= 1; received {self.n_jobs!r}.")
         for pair in self.pairs:
             if len(pair) != 2:
                 raise ValueError(f"Each entry of pairs must be [encoder, suite]; received {pair!r}.")
@@ -187,21 +179,25 @@ _TUPLE_FIELDS = {
     "tasks": str,
     "selection": str,
     "fractions": float,
-    "seeds": int,
+    "seeds": lambda v: check_number("each of seeds", v, low=0, integer=True, whole_floats=True),
     "noise_rates": float,
 }
 
-
-_INT_FIELDS = ("epochs", "min_steps", "max_train", "max_eval", "n_jobs", "threads_per_run")
+# integer keys and their lower bounds; those in _NOT_NULL may not be null
+_INT_FIELDS = {"epochs": 1, "min_steps": 0, "max_train": 1, "max_eval": 1, "n_jobs": 1, "threads_per_run": 1}
+_NOT_NULL = ("n_jobs", "threads_per_run")
 
 
 def _integer(key: str, value):
-    """An integer option (or None), refusing floats with a fraction and words: the message names the key."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
-        raise ValueError(f"Grid key {key!r} must be a whole number; received {value!r}.")
-    return int(value)
+    """An integer key of a config file (a whole float such as ``3.0`` is accepted); the message names it."""
+    return check_number(
+        f"grid key {key!r}",
+        value,
+        low=_INT_FIELDS[key],
+        integer=True,
+        whole_floats=True,
+        allow_none=key not in _NOT_NULL,
+    )
 
 
 def _method_entry(entry):
