@@ -157,7 +157,7 @@ def test_image_encoders_are_refused(hash_encoder):
 
     with pytest.raises(ValueError, match="modality 'image'"):
         create_app(ImageEncoder())
-    with pytest.raises(ValueError, match="max_batch must be a positive integer"):
+    with pytest.raises(ValueError, match="max_batch must be an integer >= 1"):
         create_app(hash_encoder, max_batch=0)
 
 
@@ -173,3 +173,23 @@ def test_serve_on_a_busy_port_says_so_before_loading_anything(capsys):
         assert main(["serve", "--encoder", "no-such-encoder", "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert f"Cannot listen on 127.0.0.1:{port}" in err and "--port 0" in err
+
+
+def test_a_client_leaving_mid_body_is_answered_not_logged_as_a_server_error():
+    import asyncio
+
+    from starlette.requests import ClientDisconnect
+
+    from nmtune.api.server import _read_limited
+    from nmtune.api.wire import WireError
+
+    class Leaving:
+        headers = {"content-length": "100"}
+
+        async def stream(self):
+            yield b"{"
+            raise ClientDisconnect()
+
+    with pytest.raises(WireError, match="disconnected before sending the whole body") as info:
+        asyncio.run(_read_limited(Leaving(), 1000))
+    assert info.value.status == 400

@@ -94,10 +94,36 @@ def test_report_from_a_real_grid(tmp_path):
     rows = unit_rows(ResultsStore(tmp_path / "r.sqlite").records())
     (full,) = [s for s in summarise(rows) if s["fraction"] == 1.0]
     assert f"{100 * full['id_accuracy_mean']:.2f} ± {100 * full['id_accuracy_std']:.2f}" in md
-    assert "<table>" in paths.html.read_text()
+    page = paths.html.read_text()
+    assert "<table>" in page and "`" not in page  # inline code is rendered, never raw backticks
+    assert "<code>paper</code>" in page and "max-width:100%" in page
+    assert page.count("<figcaption>") == len(paths.figures) >= 2
+    assert "## Per task" in md and "| a | logreg |" in md.replace("| pixels | sk-digits ", "")
+    assert "## Run time" in md
     names = {p.name for p in paths.figures}
     assert {"accuracy_vs_fraction_pixels_sk-digits.png", "sve_lsvr_pixels_sk-digits.png"} <= names
+    assert "accuracy_vs_noise_pixels_sk-digits.png" not in names  # one noise rate: no such figure
     assert all(p.stat().st_size > 1000 for p in paths.figures)
+
+
+def test_report_closes_the_store_it_opened_even_when_it_fails(tmp_path, monkeypatch):
+    import nmtune.report.build as build
+
+    tasks = [example_task("a", n_train=100)]
+    run_grid(
+        GridConfig(methods=("logreg",), seeds=(0,)), tasks=tasks, store=tmp_path / "r.sqlite", progress=False
+    )
+    closed = []
+    real_close = ResultsStore.close
+    monkeypatch.setattr(ResultsStore, "close", lambda self: (closed.append(self.path), real_close(self)))
+
+    def broken(*args):
+        raise RuntimeError("figure backend exploded")
+
+    monkeypatch.setattr(build, "report_figures", broken)
+    with pytest.raises(RuntimeError, match="exploded"):
+        build_report(tmp_path / "r.sqlite", tmp_path / "rep")
+    assert len(closed) == 1
 
 
 def test_report_of_an_empty_store_says_what_to_do(tmp_path):

@@ -21,9 +21,21 @@ def test_writes_png_with_three_panels(tmp_path):
     assert img[..., :3].std() > 0.05  # something was drawn
 
 
-def test_short_spectrum_and_normalize(tmp_path):
-    out = plot_spectrum({"a": [3.0, 2.0, 1.0, 0.0]}, tmp_path / "short.png", normalize=True)
-    assert out.exists() and out.stat().st_size > 1000
+def test_short_spectrum_gets_one_panel_not_two_empty_ones(tmp_path):
+    short = plt.imread(plot_spectrum({"a": [3.0, 2.0, 1.0, 0.0]}, tmp_path / "short.png", normalize=True))
+    mid = plt.imread(plot_spectrum({"a": np.linspace(1, 0, 300)}, tmp_path / "mid.png"))
+    full = plt.imread(plot_spectrum({"a": np.linspace(1, 0, 600)}, tmp_path / "full.png"))
+    assert short.shape[1] < mid.shape[1] < full.shape[1]  # 1, 2 and 3 panels
+
+
+def test_normalize_divides_each_spectrum_by_its_sum_and_sorts():
+    from nmtune.spectrum.plot import prepare_spectra
+
+    raw = {"a": [1.0, 3.0, 2.0], "zero": [0.0, 0.0]}
+    norm = prepare_spectra(raw, normalize=True)
+    np.testing.assert_allclose(norm["a"], [0.5, 2 / 6, 1 / 6])
+    np.testing.assert_array_equal(norm["zero"], [0.0, 0.0])
+    np.testing.assert_array_equal(prepare_spectra(raw)["a"], [3.0, 2.0, 1.0])
 
 
 def test_bad_spectra(tmp_path):

@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 
 import numpy as np
 
+from nmtune._internal.validation import check_number
 from nmtune.api.batcher import MicroBatcher
 from nmtune.api.faults import FaultConfig, FaultInjectionMiddleware
 from nmtune.api.wire import WireError, count_tokens, embedding_response, error_body, parse_embedding_request
@@ -86,8 +87,7 @@ def create_app(
             f"The embedding server serves text encoders; {encoder.name!r} has modality {encoder.modality!r}."
         )
     for name, value in (("max_batch", max_batch), ("max_request_bytes", max_request_bytes)):
-        if int(value) < 1:
-            raise ValueError(f"{name} must be a positive integer; received {value!r}.")
+        check_number(name, value, low=1, integer=True)
     model = model_name or encoder.name
     dim = int(encoder.dim)
 
@@ -105,24 +105,6 @@ def create_app(
     app = fastapi.FastAPI(title="nmtune embeddings", lifespan=lifespan)
     app.state.batcher = batcher
 
-    def fail(exc: WireError, headers: dict | None = None):
-        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
-
-    def check_auth(request) -> WireError | None:
-        if api_key is None:
-            return None
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), api_key.encode()):
-            return None
-        what = "no Authorization header" if not header else "a wrong key"
-        return WireError(
-            401,
-            f"Incorrect or missing API key: received {what}. Send 'Authorization: Bearer <key>' "
-            "(the nmtune client reads api_key=, NMTUNE_API_KEY or OPENAI_API_KEY).",
-            code="invalid_api_key",
-        )
-
     @app.exception_handler(HTTPException)
     async def http_error(request, exc):
         return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code)
@@ -136,48 +118,82 @@ def create_app(
 
     @app.get("/v1/models")
     async def models(request: fastapi.Request):
-        if (err := check_auth(request)) is not None:
-            return fail(err, {"www-authenticate": "Bearer"})
+        if (err := _auth_error(request, api_key)) is not None:
+            return _fail(err, {"www-authenticate": "Bearer"})
         card = {"id": model, "object": "model", "created": 0, "owned_by": "nmtune", "dim": dim}
         return {"object": "list", "data": [card]}
 
     @app.post("/v1/embeddings")
     async def embeddings(request: fastapi.Request):
-        if (err := check_auth(request)) is not None:
-            return fail(err, {"www-authenticate": "Bearer"})
+        if (err := _auth_error(request, api_key)) is not None:
+            return _fail(err, {"www-authenticate": "Bearer"})
         try:
-            body = await _read_limited(request, max_request_bytes)
-            try:
-                payload = json.loads(body)
-            except ValueError as exc:
-                raise WireError(400, f"The request body is not valid JSON ({exc}).") from exc
-            req = parse_embedding_request(payload, max_batch=max_batch, dim=dim)
-            if req.model is not None and req.model != model:
-                raise WireError(
-                    404,
-                    f"The model {req.model!r} does not exist here; this server serves {model!r}.",
-                    param="model",
-                    code="model_not_found",
-                )
+            req = await _parse_request(request, max_request_bytes, max_batch, dim, model)
+            return JSONResponse(await _embed(batcher, req, model))
         except WireError as exc:
-            return fail(exc)
-        try:
-            vectors = await batcher.submit(req.texts)  # (N, D)
-        except Exception as exc:  # encoder failure: report it, keep serving
-            message = f"The encoder failed: {type(exc).__name__}: {exc}"
-            return fail(WireError(500, message, code="encoder_error"))
-        if not np.isfinite(vectors).all():
-            bad = int(np.argwhere(~np.isfinite(vectors))[0, 0])
-            message = f"The encoder produced NaN or infinite values for input {bad}; nothing was returned."
-            return fail(WireError(500, message, code="encoder_error"))
-        body = embedding_response(
-            vectors, model=model, encoding_format=req.encoding_format, prompt_tokens=count_tokens(req.texts)
-        )
-        return JSONResponse(body)
+            return _fail(exc)
 
     if faults is not None:
         app.add_middleware(FaultInjectionMiddleware, config=faults, counts=fault_counts)
     return app
+
+
+def _fail(exc: WireError, headers: dict | None = None):
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+
+def _auth_error(request, api_key: str | None) -> WireError | None:
+    """``None`` when the request may pass (no key set, or the right bearer token), else the 401 to answer."""
+    if api_key is None:
+        return None
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), api_key.encode()):
+        return None
+    what = "no Authorization header" if not header else "a wrong key"
+    return WireError(
+        401,
+        f"Incorrect or missing API key: received {what}. Send 'Authorization: Bearer <key>' "
+        "(the nmtune client reads api_key=, NMTUNE_API_KEY or OPENAI_API_KEY).",
+        code="invalid_api_key",
+    )
+
+
+async def _parse_request(request, max_request_bytes: int, max_batch: int, dim: int, model: str):
+    """The validated embedding request; every problem with it is a :class:`WireError` (4xx)."""
+    body = await _read_limited(request, max_request_bytes)
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise WireError(400, f"The request body is not valid JSON ({exc}).") from exc
+    req = parse_embedding_request(payload, max_batch=max_batch, dim=dim)
+    if req.model is not None and req.model != model:
+        raise WireError(
+            404,
+            f"The model {req.model!r} does not exist here; this server serves {model!r}.",
+            param="model",
+            code="model_not_found",
+        )
+    return req
+
+
+async def _embed(batcher: MicroBatcher, req, model: str) -> dict:
+    """Encode the request's texts through the micro-batcher; an encoder failure is a 500 :class:`WireError`."""
+    try:
+        vectors = await batcher.submit(req.texts)  # (N, D)
+    except Exception as exc:  # encoder failure: report it, keep serving
+        raise WireError(
+            500, f"The encoder failed: {type(exc).__name__}: {exc}", code="encoder_error"
+        ) from exc
+    if not np.isfinite(vectors).all():
+        bad = int(np.argwhere(~np.isfinite(vectors))[0, 0])
+        message = f"The encoder produced NaN or infinite values for input {bad}; nothing was returned."
+        raise WireError(500, message, code="encoder_error")
+    return embedding_response(
+        vectors, model=model, encoding_format=req.encoding_format, prompt_tokens=count_tokens(req.texts)
+    )
 
 
 async def _read_limited(request, limit: int) -> bytes:
@@ -192,12 +208,19 @@ async def _read_limited(request, limit: int) -> bytes:
     )
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_big
+    from starlette.requests import ClientDisconnect
+
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_big
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_big
+            chunks.append(chunk)
+    except ClientDisconnect:  # the client left mid-body: nobody to answer, nothing to log as a server error
+        raise WireError(
+            400, "The client disconnected before sending the whole body.", code="client_disconnect"
+        ) from None
     return b"".join(chunks)
 
 

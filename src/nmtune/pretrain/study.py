@@ -357,18 +357,19 @@ def _evaluate_all(todo, config: StudyConfig, n_jobs: int, progress: bool):
                 yield job, _evaluate_checkpoint(job[2], config, tasks, progress)
                 bar.update()
     else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from nmtune._internal.pool import imap_processes
 
         n_threads = max(1, (os.cpu_count() or 1) // n_jobs)
-        ctx = mp.get_context("spawn")  # torch and fork do not mix
-        with ProcessPoolExecutor(
-            n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(config, n_threads)
-        ) as pool:
-            futures = {pool.submit(_worker_evaluate, str(job[2])): job for job in todo}
-            for fut in as_completed(futures):
-                yield futures[fut], fut.result()
-                bar.update()
+        by_path = {str(job[2]): job for job in todo}
+        for path, record in imap_processes(
+            _worker_evaluate,
+            list(by_path),
+            n_jobs=n_jobs,
+            initializer=_init_worker,
+            initargs=(config, n_threads),
+        ):
+            yield by_path[path], record
+            bar.update()
     bar.close()
 
 

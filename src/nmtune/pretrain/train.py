@@ -150,31 +150,10 @@ def pretrain(
         ``realised_rate``), ``seed``, ``clean_test_accuracy``, ``noisy_train_accuracy``, ``history``,
         ``world_size``, ``wall_time_s``, ``feature_dim``, ``input_shape``.
     """
-    from tqdm.auto import tqdm
-
-    from nmtune.noise import symmetric_noise
-
     t0 = time.perf_counter()
     rank, world = _dist_info()
     dev = _resolve_device(device, rank, world)
-    if data is None:
-        x_tr, y_tr, x_te, y_te, n_classes = _load_data(config)
-    else:
-        x_tr, y_tr, x_te, y_te, n_classes = data
-        tr = _stratified_subset(np.asarray(y_tr), config.n_train, config.subset_seed)
-        te = _stratified_subset(np.asarray(y_te), config.n_test, config.subset_seed)
-        x_tr, y_tr, x_te, y_te = (
-            np.asarray(x_tr)[tr],
-            np.asarray(y_tr)[tr],
-            np.asarray(x_te)[te],
-            np.asarray(y_te)[te],
-        )
-    y_noisy, report = symmetric_noise(
-        np.asarray(y_tr), config.noise, n_classes=n_classes, random_state=config.seed
-    )
-    x_train, y_train = prepare_images(x_tr), torch.as_tensor(np.asarray(y_noisy), dtype=torch.long)
-    x_test, y_test = prepare_images(x_te), torch.as_tensor(np.asarray(y_te), dtype=torch.long)
-
+    x_train, y_train, x_test, y_test, n_classes, report = _prepare_data(config, data)
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(config.seed)
         net = (
@@ -184,12 +163,68 @@ def pretrain(
         )
         model = Classifier(net, n_classes)
     model.to(dev)
+    history = _train_loop(model, x_train, y_train, config, dev, rank, world, progress)
+    model.cpu()
+    ckpt = {
+        "format": CHECKPOINT_FORMAT,
+        "state_dict": {k: v.detach().clone() for k, v in model.backbone.state_dict().items()},
+        "config": dict(
+            config.to_dict(), arch=config.arch if backbone is None else f"custom:{type(net).__name__}"
+        ),
+        "noise": _jsonable(report.to_dict()),
+        "realised_noise_rate": float(report.realised_rate),
+        "seed": int(config.seed),
+        "clean_test_accuracy": _accuracy(model, x_test, y_test, "cpu"),
+        "noisy_train_accuracy": _accuracy(model, x_train, y_train, "cpu"),
+        "n_classes": int(n_classes),
+        "feature_dim": int(model.backbone.num_features),
+        "input_shape": list(x_train.shape[2:]),
+        "history": history,
+        "world_size": world,
+        "wall_time_s": time.perf_counter() - t0,
+        "torch_version": str(torch.__version__),
+    }
+    if out is not None and rank == 0:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out) as tmp:
+            torch.save(ckpt, tmp)
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+    return ckpt
+
+
+def _prepare_data(config: PretrainConfig, data: tuple | None):
+    """Images as normalised tensors (N, 1, H, W), noisy training labels, clean test labels, C and the report."""
+    from nmtune.noise import symmetric_noise
+
+    if data is None:
+        x_tr, y_tr, x_te, y_te, n_classes = _load_data(config)
+    else:
+        x_tr, y_tr, x_te, y_te, n_classes = data
+        tr = _stratified_subset(np.asarray(y_tr), config.n_train, config.subset_seed)
+        te = _stratified_subset(np.asarray(y_te), config.n_test, config.subset_seed)
+        x_tr, y_tr = np.asarray(x_tr)[tr], np.asarray(y_tr)[tr]
+        x_te, y_te = np.asarray(x_te)[te], np.asarray(y_te)[te]
+    y_noisy, report = symmetric_noise(
+        np.asarray(y_tr), config.noise, n_classes=n_classes, random_state=config.seed
+    )
+    x_train, y_train = prepare_images(x_tr), torch.as_tensor(np.asarray(y_noisy), dtype=torch.long)
+    x_test, y_test = prepare_images(x_te), torch.as_tensor(np.asarray(y_te), dtype=torch.long)
+    return x_train, y_train, x_test, y_test, n_classes, report
+
+
+def _train_loop(model, x_train, y_train, config: PretrainConfig, dev, rank: int, world: int, progress: bool):
+    """SGD (Nesterov, cosine) over global batches, each rank taking its slice; returns the per-epoch history."""
+    from tqdm.auto import tqdm
+
     train_model: nn.Module = model
     if world > 1:
         train_model = nn.parallel.DistributedDataParallel(
             model, device_ids=[dev.index] if dev.type == "cuda" else None
         )
-
     n = len(x_train)
     steps_per_epoch = max(1, -(-n // config.batch_size))
     total = steps_per_epoch * config.epochs
@@ -236,37 +271,7 @@ def pretrain(
             bar.update(1)
         history.append({"epoch": epoch + 1, "train_loss": loss_sum / seen, "lr": sched.get_last_lr()[0]})
     bar.close()
-
-    model.cpu()
-    ckpt = {
-        "format": CHECKPOINT_FORMAT,
-        "state_dict": {k: v.detach().clone() for k, v in model.backbone.state_dict().items()},
-        "config": dict(
-            config.to_dict(), arch=config.arch if backbone is None else f"custom:{type(net).__name__}"
-        ),
-        "noise": _jsonable(report.to_dict()),
-        "realised_noise_rate": float(report.realised_rate),
-        "seed": int(config.seed),
-        "clean_test_accuracy": _accuracy(model, x_test, y_test, "cpu"),
-        "noisy_train_accuracy": _accuracy(model, x_train, y_train, "cpu"),
-        "n_classes": int(n_classes),
-        "feature_dim": int(model.backbone.num_features),
-        "input_shape": list(x_train.shape[2:]),
-        "history": history,
-        "world_size": world,
-        "wall_time_s": time.perf_counter() - t0,
-        "torch_version": str(torch.__version__),
-    }
-    if out is not None and rank == 0:
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(out) as tmp:
-            torch.save(ckpt, tmp)
-    if world > 1:
-        import torch.distributed as dist
-
-        dist.barrier()
-    return ckpt
+    return history
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:

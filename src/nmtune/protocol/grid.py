@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from nmtune._internal.pool import imap_processes
 from nmtune.exceptions import require
 from nmtune.protocol.config import GridConfig, method_name_and_params
 from nmtune.protocol.methods import build_estimator, get_method
@@ -279,26 +280,11 @@ def _worker_run(spec: RunSpec) -> dict:
 
 
 def _run_processes(todo, by_key, store_fn, n_jobs: int, n_threads: int = 1) -> None:
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
     needed = {s.task_key: by_key[s.task_key] for s in todo}
-    ctx = mp.get_context("spawn")  # torch and fork do not mix
-    pool = ProcessPoolExecutor(n_jobs, mp_context=ctx, initializer=_init_worker, initargs=(needed, n_threads))
-    try:
-        pending, queue = set(), list(reversed(todo))
-        while queue or pending:
-            while queue and len(pending) < 2 * n_jobs:  # bounded submission keeps memory flat
-                pending.add(pool.submit(_worker_run, queue.pop()))
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                store_fn(fut.result())
-    except BaseException:  # Ctrl-C, SIGTERM (turned into KeyboardInterrupt by the CLI), a store error
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
-            proc.terminate()  # no worker outlives the grid; finished runs are already stored
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    for _, record in imap_processes(
+        _worker_run, todo, n_jobs=n_jobs, initializer=_init_worker, initargs=(needed, n_threads)
+    ):
+        store_fn(record)  # finished runs are stored at once; an interruption terminates the workers
 
 
 # -- Ray ---------------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nmtune.report.aggregate import paired_differences, summarise, unit_rows, varying_fields
+from nmtune.report.aggregate import json_key, paired_differences, summarise, unit_rows, varying_fields
+from nmtune.report.figures import report_figures
 from nmtune.results import ResultsStore
 
 __all__ = ["ReportPaths", "build_report", "results_table"]
@@ -143,101 +144,139 @@ def _html_table(head, body) -> str:
     return f"<table><thead><tr>{h}</tr></thead><tbody>{b}</tbody></table>"
 
 
-def _figures(rows, records, out: Path) -> list[Path]:
-    from nmtune.exceptions import require
-
-    plt = require("matplotlib.pyplot", "plots", "report figures")
-    paths = []
-    by_es = defaultdict(list)
+def _per_task_table(rows):
+    """ID / OOD accuracy per task: mean ± std over seeds, one row per (setting, task)."""
+    extra = list(varying_fields(rows))
+    fields = ("encoder", "suite", "task", "method", "selection", "fraction", "noise", *extra)
+    per = defaultdict(lambda: defaultdict(list))
+    shown = {}
     for r in rows:
-        by_es[(r["encoder"], r["suite"])].append(r)
-    for (enc, suite), rs in by_es.items():
-        tag = f"{enc}_{suite}".replace("/", "-").replace(":", "-")
-        fractions = sorted({r["fraction"] for r in rs})
-        methods = sorted({r["method"] for r in rs})
-        summ = summarise(rs, ("id_accuracy", "ood_accuracy", "ood_sve", "ood_lsvr", "id_sve", "id_lsvr"))
-        if len(fractions) > 1:  # accuracy vs training fraction
-            fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-            for ax, kind in zip(axes, ("id", "ood")):
-                for m in methods:
-                    pts = sorted(
-                        (s["fraction"], s[f"{kind}_accuracy_mean"], s[f"{kind}_accuracy_std"])
-                        for s in summ
-                        if s["method"] == m and s[f"{kind}_accuracy_mean"] is not None
-                    )
-                    if pts:
-                        f, mu, sd = map(np.asarray, zip(*pts))
-                        ax.errorbar(100 * f, 100 * mu, yerr=100 * sd, marker="o", capsize=3, label=m)
-                ax.set(
-                    title=f"{kind.upper()} accuracy", xlabel="training fraction (%)", ylabel="accuracy (%)"
-                )
-            axes[0].legend(fontsize=8)
-            fig.suptitle(f"{enc} on {suite}")
-            fig.tight_layout()
-            p = out / f"accuracy_vs_fraction_{tag}.png"
-            fig.savefig(p, dpi=110)
-            plt.close(fig)
-            paths.append(p)
-        full = [s for s in summ if s["fraction"] == max(fractions)]  # SVE / LSVR per method
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-        for ax, metric in zip(axes, ("sve", "lsvr")):
-            labels = [f"{s['method']}" + (f"\nη={s['noise']:g}" if s["noise"] else "") for s in full]
-            x = np.arange(len(full))
-            for j, kind in enumerate(("id", "ood")):
-                vals = [s[f"{kind}_{metric}_mean"] or 0.0 for s in full]
-                ax.bar(x + 0.4 * j - 0.2, vals, width=0.4, label=kind.upper())
-            ax.set_xticks(x, labels, rotation=30, fontsize=8)
-            ax.set(title=metric.upper() + " of the features the classifier sees")
-        axes[0].legend(fontsize=8)
-        fig.tight_layout()
-        p = out / f"sve_lsvr_{tag}.png"
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        paths.append(p)
-        spectra = {}  # one spectrum per method: first seed, largest fraction, first OOD (else ID) domain
-        for rec in records:
-            c = rec["config"]
-            if (c["encoder"], c["suite"], c["fraction"], c["noise"]) != (enc, suite, max(fractions), 0.0):
-                continue
-            if any(k.startswith(f"{c['method']} (") for k in spectra) or not rec.get("spectra"):
-                continue
-            doms = rec["domains"]
-            name = next((n for n in doms if doms[n]["kind"] == "ood"), next(iter(doms)))
-            if rec["spectra"].get(name):
-                spectra[f"{c['method']} ({c['task']}/{name})"] = np.asarray(rec["spectra"][name])
-        if spectra:
-            from nmtune.spectrum import plot_spectrum
+        key = tuple(json_key(r.get(k)) for k in fields)
+        shown[key] = [_value(r.get(k)) for k in fields]
+        for kind in ("id", "ood"):
+            if r.get(f"{kind}_accuracy") is not None:
+                per[key][kind].append(r[f"{kind}_accuracy"])
+        per[key]["seeds"].append(r["seed"])
+    head = [
+        "encoder",
+        "suite",
+        "task",
+        "method",
+        "selection",
+        "fraction",
+        "noise",
+        *extra,
+        "seeds",
+        "ID acc",
+        "OOD acc",
+    ]
+    body = []
+    for key in sorted(per, key=str):
+        vals = per[key]
+        cells = []
+        for kind in ("id", "ood"):
+            v = vals.get(kind, [])
+            cells.append(
+                _pm(float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0) if v else "-"
+            )
+        body.append([*shown[key], str(len(set(vals["seeds"]))), *cells])
+    return head, body
 
-            p = out / f"spectrum_{tag}.png"
-            plot_spectrum(spectra, p, title=f"{enc} on {suite}: normalised singular values")
-            paths.append(p)
-    gammas = sorted({r["pretrain_noise"] for r in rows if r.get("pretrain_noise") is not None})
-    if len(gammas) > 1:  # the pre-training noise study
-        fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
-        for m in sorted({r["method"] for r in rows}):
-            for ax, metric in zip(axes, ("accuracy", "sve", "lsvr")):
-                for kind in ("id", "ood"):
-                    pts = []
-                    for g in gammas:
-                        v = [
-                            r[f"{kind}_{metric}"]
-                            for r in rows
-                            if r["method"] == m
-                            and r["pretrain_noise"] == g
-                            and r.get(f"{kind}_{metric}") is not None
-                        ]
-                        if v:
-                            pts.append((100 * g, float(np.mean(v))))
-                    if pts:
-                        ax.plot(*zip(*pts), marker="o", label=f"{m} {kind.upper()}")
-                ax.set(xlabel="pre-training noise ratio (%)", title=metric.upper())
-        axes[0].legend(fontsize=7)
-        fig.tight_layout()
-        p = out / "pretrain_noise.png"
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        paths.append(p)
-    return paths
+
+def _runtime_table(rows):
+    """Mean fit time per method and setting, and its ratio to MLP tuning's in the same setting (App. B.6)."""
+    times = defaultdict(list)
+    for r in rows:
+        if r.get("fit_seconds") is not None:
+            times[(r["encoder"], r["suite"], r["selection"], r["fraction"], r["noise"], r["method"])].append(
+                r["fit_seconds"]
+            )
+    head = ["encoder", "suite", "selection", "fraction", "noise", "method", "runs", "fit time (s)", "÷ mlp"]
+    body = []
+    for key in sorted(times, key=str):
+        mean = float(np.mean(times[key]))
+        ref = times.get((*key[:-1], "mlp"))
+        ratio = f"{mean / float(np.mean(ref)):.2f}" if ref else "-"
+        body.append([*map(_value, key), str(len(times[key])), f"{mean:.2f}", ratio])
+    return head, body
+
+
+_INTRO = (
+    "Selection mode(s): {modes} (`paper`: fixed paper defaults; `val`: small grid picked on a stratified "
+    "validation split of the training domain, never a target domain). `logreg` always picks C on that "
+    "validation split.",
+    "Methods: {methods}. Baselines for the paired differences: {baselines}.",
+    "Accuracies in %, mean ± sample std over seeds (each seed first averaged over the suite's tasks). ID/OOD = "
+    "mean over the in-/out-of-distribution evaluation domains. Every method and setting stored is shown.",
+    "Runs that differ in any configuration field (besides task and seed) are never averaged together; fields "
+    "beyond the first six that vary get their own column.",
+    "Paired differences: method − baseline within one setting (runs matched on every configuration field but "
+    "the method). Unit of the interval: the seed — per seed the difference is averaged over the suite's "
+    "tasks, then a 95 % Student-t interval of the mean over seeds; wins = seeds where the method is higher.",
+)
+
+
+def _sections(rows):
+    """``(title, caption, (head, body))`` of every table of the report, in order."""
+    paired = _paired_table(rows)
+    return [
+        ("Results", "One row per setting; the spectrum column is the mean OOD LSVR.", results_table(rows)),
+        ("Paired differences", "Method − baseline, in accuracy points.", paired),
+        ("Per task", "Accuracy per task: mean ± std over seeds.", _per_task_table(rows)),
+        (
+            "Run time",
+            "Mean wall-clock time of one run's fit (hyper-parameter selection included), and its ratio to MLP "
+            "tuning in the same setting (the paper's App. B.6 compares NMTune's cost with MLP tuning's).",
+            _runtime_table(rows),
+        ),
+    ]
+
+
+def _inline_code(text: str) -> str:
+    """HTML-escape ``text`` and turn ```code``` spans into ``<code>`` elements."""
+    parts = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def _markdown(intro, sections, figs) -> str:
+    md = ["# nmtune report", "", *[f"- {x}" for x in intro], ""]
+    for title, caption, (head, body) in sections:
+        md += [f"## {title}", "", caption, "", _md_table(head, body) if body else "_Nothing to show._", ""]
+    if figs:
+        md += ["## Figures", ""]
+        for p, caption in figs:
+            md += [f"![{p.stem}]({p.name})", "", f"*{caption}*", ""]
+    return "\n".join(md) + "\n"
+
+
+_CSS = (
+    "body{font-family:sans-serif;max-width:1300px;margin:auto;padding:0 1em}"
+    "table{border-collapse:collapse;margin:.5em 0 1.5em;display:block;overflow-x:auto}"
+    "td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}th{background:#eee}"
+    "code{background:#f3f3f3;padding:0 3px;border-radius:3px}"
+    "figure{margin:1em 0 2em}figure img{max-width:100%;height:auto}figcaption{font-size:13px;color:#333}"
+    ".caption{font-size:13px;color:#444}"
+)
+
+
+def _html(intro, sections, figs) -> str:
+    page = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>nmtune report</title>"
+        f"<style>{_CSS}</style></head><body><h1>nmtune report</h1><ul>",
+        *[f"<li>{_inline_code(x)}</li>" for x in intro],
+        "</ul>",
+    ]
+    for title, caption, (head, body) in sections:
+        page += [f"<h2>{html.escape(title)}</h2>", f"<p class='caption'>{_inline_code(caption)}</p>"]
+        page.append(_html_table(head, body) if body else "<p>Nothing to show.</p>")
+    if figs:
+        page.append("<h2>Figures</h2>")
+        for p, caption in figs:
+            page.append(
+                f"<figure><img src='{html.escape(p.name)}' alt='{html.escape(p.stem)}'>"
+                f"<figcaption>{_inline_code(caption)}</figcaption></figure>"
+            )
+    return "\n".join(page) + "</body></html>\n"
 
 
 def build_report(
@@ -248,7 +287,7 @@ def build_report(
     Parameters
     ----------
     store : path or ResultsStore
-        The results store.
+        The results store (a path is opened read-only in spirit: never created, and closed on return or error).
     out_dir : path
         Output folder (created).
     figures : bool
@@ -258,77 +297,33 @@ def build_report(
     -------
     ReportPaths
     """
-    st = store if isinstance(store, ResultsStore) else ResultsStore(store, create=False)
+    if isinstance(store, ResultsStore):
+        return _build(store, Path(out_dir), figures)
+    st = ResultsStore(store, create=False)
+    try:
+        return _build(st, Path(out_dir), figures)
+    finally:
+        st.close()
+
+
+def _build(st: ResultsStore, out: Path, figures: bool) -> ReportPaths:
     records = st.records(spectra=figures)
     n_failed = st.counts().get("failed", 0)
     if not records:
         raise ValueError(f"The results store {st.path} holds no finished run; run a grid first (nmtune run).")
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = unit_rows(records)
-    figs = _figures(rows, records, out) if figures else []
-    head, body = results_table(rows)
-    phead, pbody = _paired_table(rows)
-    modes = sorted({r["selection"] for r in rows})
+    figs = report_figures(rows, records, out) if figures else []
     methods = sorted({r["method"] for r in rows})
-    intro = [
-        f"Results store: `{st.path}` ({len(records)} finished runs, {n_failed} failed).",
-        f"Selection mode(s): {', '.join(modes)} (`paper`: fixed paper defaults; `val`: small grid "
-        f"picked on a "
-        "stratified validation split of the training domain, never a target domain). `logreg` always picks C "
-        "on that validation split.",
-        f"Methods: {', '.join(methods)}. Baselines for the paired differences: "
-        f"{', '.join(b for b in BASELINES if b in methods) or 'none present'}.",
-        "Accuracies in %, mean ± sample std over seeds (each seed first averaged over the suite's "
-        "tasks). ID/OOD "
-        "= mean over the in-/out-of-distribution evaluation domains. Every method and setting stored is "
-        "shown.",
-        "Runs that differ in any configuration field (besides task and seed) are never averaged together; "
-        "fields beyond the first six that vary get their own column.",
-        "Paired differences: method − baseline within one setting (runs matched on every configuration field "
-        "but the method). Unit of the interval: the seed — per seed the difference is averaged over the "
-        "suite's tasks, then a 95 % Student-t interval of the mean over seeds; wins = seeds where the method "
-        "is higher.",
-    ]
-    md = [
-        "# nmtune report",
-        "",
-        *[f"- {x}" for x in intro],
-        "",
-        "## Results",
-        "",
-        _md_table(head, body),
-        "",
-        "## Paired differences",
-        "",
-        _md_table(phead, pbody) if pbody else "_No matched baseline present._",
-        "",
-    ]
-    if figs:
-        md += ["## Figures", ""] + [f"![{p.stem}]({p.name})" for p in figs]
-    md_path = out / "report.md"
-    md_path.write_text("\n".join(md) + "\n", encoding="utf-8")
-    css = (
-        "body{font-family:sans-serif;max-width:1300px;margin:auto}"
-        "table{border-collapse:collapse;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}th{background:#eee}"
-    )
-    page = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>nmtune report</title><style>{css}</style>"
-        "</head><body><h1>nmtune report</h1><ul>",
-        *[f"<li>{html.escape(x)}</li>" for x in intro],
-        "</ul>",
-        "<h2>Results</h2>",
-        _html_table(head, body),
-        "<h2>Paired differences</h2>",
-        _html_table(phead, pbody) if pbody else "<p>No matched baseline present.</p>",
-    ]
-    if figs:
-        page += ["<h2>Figures</h2>"] + [
-            f"<p><img src='{html.escape(p.name)}' alt='{p.stem}'></p>" for p in figs
-        ]
-    html_path = out / "report.html"
-    html_path.write_text("\n".join(page) + "</body></html>\n", encoding="utf-8")
-    if not isinstance(store, ResultsStore):
-        st.close()
-    return ReportPaths(md_path, html_path, tuple(figs))
+    fill = {
+        "modes": ", ".join(sorted({r["selection"] for r in rows})),
+        "methods": ", ".join(methods),
+        "baselines": ", ".join(b for b in BASELINES if b in methods) or "none present",
+    }
+    intro = [f"Results store: `{st.path}` ({len(records)} finished runs, {n_failed} failed)."]
+    intro += [x.format(**fill) for x in _INTRO]
+    sections = _sections(rows)
+    md_path, html_path = out / "report.md", out / "report.html"
+    md_path.write_text(_markdown(intro, sections, figs), encoding="utf-8")
+    html_path.write_text(_html(intro, sections, figs), encoding="utf-8")
+    return ReportPaths(md_path, html_path, tuple(p for p, _ in figs))
