@@ -332,6 +332,12 @@ def get_features(
     from nmtune.datasets import load_dataset
 
     ds = load_dataset(dataset, split)
+    enc_modality = getattr(encoder, "modality", None)
+    if enc_modality and not callable(preprocessing) and enc_modality != ds.modality:
+        raise ValueError(
+            f"Encoder {encoder.name!r} encodes {enc_modality} inputs but dataset {dataset!r} holds {ds.modality}; "
+            f"pick a {ds.modality} encoder (see nmtune.encoders.list_encoders()) or a {enc_modality} dataset."
+        )
     inputs = preprocessing(ds.inputs) if callable(preprocessing) else ds.inputs
     folder = cache.entry_dir(key, encoder.name, dataset, split)
     folder.mkdir(parents=True, exist_ok=True)

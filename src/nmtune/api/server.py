@@ -234,6 +234,8 @@ def check_port_free(host: str, port: int) -> None:
     """Raise ``OSError`` naming the port and the fix when ``host:port`` cannot be bound (``port=0`` always can)."""
     import socket
 
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"A port is an integer from 0 to 65535 (0 picks a free one); received {port!r}.")
     if not port:
         return
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

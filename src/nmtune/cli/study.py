@@ -29,7 +29,7 @@ def _run(args) -> int:
     from nmtune.pretrain.study import load_study_config, run_study
 
     if args.jobs < 0:
-        raise SystemExit(f"--jobs must be 0 (one per CPU core) or a positive count; received {args.jobs}.")
+        raise ValueError(f"--jobs must be 0 (one per CPU core) or a positive count; received {args.jobs}.")
     n_jobs = args.jobs or (os.cpu_count() or 1)
     config = load_study_config(args.config, gammas=args.gammas, seeds=args.seeds, fractions=args.fractions)
     result = run_study(config, args.out, progress=not args.no_progress, device=args.device, n_jobs=n_jobs)

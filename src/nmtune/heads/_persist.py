@@ -118,7 +118,7 @@ def read_state(path) -> Any:
             "it holds pickled Python objects, which nmtune does not load because unpickling can run code; "
             "if it was written by an older nmtune and you trust it, re-save it with this version",
         ) from exc
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - torch's loader raises KeyError, RuntimeError... on foreign bytes
         raise _not_a_head(
             path, f"unreadable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from exc

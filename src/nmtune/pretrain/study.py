@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nmtune._internal.files import atomic_write_text
+from nmtune._internal.files import atomic_write_text, read_yaml_mapping
 from nmtune._internal.validation import check_number
 from nmtune.pretrain.config import PretrainConfig, config_from_dict
 
@@ -120,9 +120,7 @@ def load_study_config(path: str | os.PathLike | None = None, **overrides) -> Stu
     """Read a YAML/JSON study config (or the defaults) and apply keyword overrides."""
     values = {}
     if path is not None:
-        import yaml
-
-        values = yaml.safe_load(Path(path).read_text()) or {}
+        values = read_yaml_mapping(path, "study configuration")
     values.update({k: v for k, v in overrides.items() if v is not None})
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     return config_from_dict(values, StudyConfig)
@@ -390,11 +388,8 @@ def run_study(
     Writes ``checkpoints/``, ``records/``, ``summary.json``, ``verdict.md`` and the figures
     ``fig2_lp_vs_gamma.png``, ``fig3_spectrum_vs_gamma.png``, ``fig5_methods_per_gamma.png``.
     """
-    from tqdm.auto import tqdm
-
     from nmtune.pretrain.figures import write_figures
-    from nmtune.pretrain.train import load_checkpoint, pretrain
-    from nmtune.pretrain.verdict import claim_verdicts, correlation, format_ci, method_differences
+    from nmtune.pretrain.verdict import claim_verdicts, correlation, method_differences
 
     if not isinstance(n_jobs, int) or n_jobs < 1:
         raise ValueError(f"n_jobs must be a positive integer; received {n_jobs!r}.")
@@ -402,21 +397,8 @@ def run_study(
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     (out / "records").mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
-    records, todo = [], []
     cfg_json = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
-    models = [(g, s) for g in config.gammas for s in config.seeds]
-    for gamma, seed in tqdm(models, desc="pre-train", unit="model", disable=not progress):
-        rec_path = out / "records" / f"g{gamma:g}_s{seed}.json"
-        if rec_path.is_file():
-            rec = json.loads(rec_path.read_text())
-            if rec.get("study_config") == cfg_json:
-                records.append(rec)
-                continue
-        ckpt_path = out / "checkpoints" / f"g{gamma:g}_s{seed}.pt"
-        pcfg = config.pretrain_config(gamma, seed)
-        if not (ckpt_path.is_file() and load_checkpoint(ckpt_path)["config"] == pcfg.to_dict()):
-            pretrain(pcfg, out=ckpt_path, device=device, progress=progress)
-        todo.append((gamma, seed, ckpt_path, rec_path))
+    records, todo = _pretrain_missing(config, out, cfg_json, device, progress)
     for (gamma, seed, _, rec_path), rec in _evaluate_all(todo, config, n_jobs, progress):
         rec.update(gamma=float(gamma), seed=int(seed), study_config=cfg_json)
         atomic_write_text(rec_path, json.dumps(rec, default=str))
@@ -436,12 +418,47 @@ def run_study(
         "wall_time_s": time.perf_counter() - t_start,
         "config": dataclasses.asdict(config),
     }
-    (out / "summary.json").write_text(json.dumps(result, indent=1, default=str))
+    atomic_write_text(out / "summary.json", json.dumps(result, indent=1, default=str))
+    atomic_write_text(out / "verdict.md", _verdict_markdown(config, summary, verdicts, corr, differences))
+    write_figures(summary, out)
+    return result
+
+
+def _pretrain_missing(config: StudyConfig, out: Path, cfg_json: str, device: str, progress: bool):
+    """Pre-train every backbone without a valid checkpoint; return (records kept, models left to evaluate).
+
+    A record is kept when it was written under the same study configuration; a checkpoint when its
+    pre-training configuration matches.
+    """
+    from tqdm.auto import tqdm
+
+    from nmtune.pretrain.train import load_checkpoint, pretrain
+
+    records, todo = [], []
+    models = [(g, s) for g in config.gammas for s in config.seeds]
+    for gamma, seed in tqdm(models, desc="pre-train", unit="model", disable=not progress):
+        rec_path = out / "records" / f"g{gamma:g}_s{seed}.json"
+        if rec_path.is_file():
+            rec = json.loads(rec_path.read_text())
+            if rec.get("study_config") == cfg_json:
+                records.append(rec)
+                continue
+        ckpt_path = out / "checkpoints" / f"g{gamma:g}_s{seed}.pt"
+        pcfg = config.pretrain_config(gamma, seed)
+        if not (ckpt_path.is_file() and load_checkpoint(ckpt_path)["config"] == pcfg.to_dict()):
+            pretrain(pcfg, out=ckpt_path, device=device, progress=progress)
+        todo.append((gamma, seed, ckpt_path, rec_path))
+    return records, todo
+
+
+def _verdict_markdown(config: StudyConfig, summary: dict, verdicts, corr: dict, differences) -> str:
+    from nmtune.pretrain.verdict import format_ci
+
     lines = [
         "# Noisy pre-training study: verdicts",
         "",
         "Rules: see nmtune.pretrain.verdict (95 % t-CI over pre-training seeds, paired by seed).",
-        f"Linear probe used for 'LP': {probe}; methods: {', '.join(config.methods)}.",
+        f"Linear probe used for 'LP': {config.probe}; methods: {', '.join(config.methods)}.",
         "",
     ]
     lines += [v.to_markdown() for v in verdicts]
@@ -463,6 +480,4 @@ def run_study(
             for r in differences
         ]
     lines += ["", *summary_table(summary)]
-    (out / "verdict.md").write_text("\n".join(lines) + "\n")
-    write_figures(summary, out)
-    return result
+    return "\n".join(lines) + "\n"

@@ -130,97 +130,14 @@ def claim_verdicts(summary: dict, *, acc_margin: float = 0.005, metric_margin: f
     -------
     list of Verdict
     """
-    out = []
     noisy = sorted(g for g in summary.get("id_lp", {}) if g > 0)
-    try:
-        slight = [g for g in (0.05, 0.1) if g in summary["id_lp"]]
-        d = np.mean([_arr(summary["id_lp"], g) for g in slight], axis=0) - _arr(summary["id_lp"], 0.0)
-        out.append(
-            _verdict(
-                "slight noise (5-10 %) improves ID LP accuracy",
-                d,
-                acc_margin,
-                "CI of mean(ID(5%),ID(10%)) - ID(0) per seed",
-                gammas_used=[f"{100 * g:g}%" for g in slight],
-            )
-        )
-    except (KeyError, ValueError):
-        out.append(
-            Verdict(
-                "slight noise (5-10 %) improves ID LP accuracy",
-                INCONCLUSIVE,
-                math.nan,
-                (math.nan, math.nan),
-                "missing gamma 0, 5 % or 10 %",
-            )
-        )
-    per = {}
-    for g in sorted(g for g in summary.get("ood_lp", {}) if g > 0):
-        d = _arr(summary["ood_lp"], 0.0) - _arr(summary["ood_lp"], g)
-        per[g] = _verdict(f"OOD(0) - OOD({100 * g:g}%)", d, acc_margin, "")
-    kinds = [v.verdict for v in per.values()]
-    overall = (
-        INCONCLUSIVE
-        if not kinds
-        else REPRODUCED
-        if all(k == REPRODUCED for k in kinds)
-        else NOT_REPRODUCED
-        if NOT_REPRODUCED in kinds
-        else INCONCLUSIVE
-    )
-    if per:  # effect and CI of the per-seed mean over gamma > 0 of OOD(0) - OOD(gamma)
-        d_all = np.mean([_arr(summary["ood_lp"], 0.0) - _arr(summary["ood_lp"], g) for g in per], axis=0)
-        mean_d, lo_d, hi_d = mean_ci(d_all)
-    else:
-        mean_d, lo_d, hi_d = math.nan, math.nan, math.nan
-    out.append(
-        Verdict(
-            "noise always hurts OOD LP accuracy",
-            overall,
-            mean_d,
-            (lo_d, hi_d),
-            "every gamma>0: CI of OOD(0) - OOD(gamma) per seed excludes 0 (effect and CI: the per-seed mean "
-            "over gammas)",
-            {f"{100 * g:g}%": f"{v.evidence()} {v.verdict}" for g, v in per.items()},
-        )
-    )
-    for key, claim in (
-        ("sve_id", "SVE of ID features rises with noise"),
-        ("lsvr_ood", "LSVR of OOD features rises with noise"),
-    ):
-        if len(summary.get(key, {})) >= 2:
-            out.append(
-                _verdict(
-                    claim,
-                    _slopes(summary[key]),
-                    metric_margin,
-                    "CI of the per-seed least-squares slope against gamma",
-                )
-            )
-        else:
-            out.append(Verdict(claim, INCONCLUSIVE, math.nan, (math.nan, math.nan), "fewer than 2 gammas"))
-    if "all_nmtune" in summary and 0.0 in summary["all_nmtune"] and noisy:
-        d = _arr(summary["all_nmtune"], 0.0) - np.mean(
-            [_arr(summary["all_nmtune"], g) for g in noisy], axis=0
-        )
-        out.append(
-            _verdict(
-                "with NMTune the clean model leads again",
-                d,
-                acc_margin,
-                "CI of NMTune(0) - mean over gamma>0 of NMTune(gamma), ID+OOD average",
-            )
-        )
-    else:
-        out.append(
-            Verdict(
-                "with NMTune the clean model leads again",
-                INCONCLUSIVE,
-                math.nan,
-                (math.nan, math.nan),
-                "needs NMTune results at gamma 0 and gamma > 0",
-            )
-        )
+    out = [
+        _claim_slight_noise(summary, acc_margin),
+        _claim_noise_hurts_ood(summary, acc_margin),
+        _claim_spectrum_rises(summary, "sve_id", "SVE of ID features rises with noise", metric_margin),
+        _claim_spectrum_rises(summary, "lsvr_ood", "LSVR of OOD features rises with noise", metric_margin),
+        _claim_clean_leads_with_nmtune(summary, noisy, acc_margin),
+    ]
     if "ood_nmtune" in summary and "ood_mlp" in summary and noisy:
         d = np.mean([_arr(summary["ood_nmtune"], g) - _arr(summary["ood_mlp"], g) for g in noisy], axis=0)
         out.append(
@@ -232,6 +149,76 @@ def claim_verdicts(summary: dict, *, acc_margin: float = 0.005, metric_margin: f
             )
         )
     return out
+
+
+def _claim_slight_noise(summary: dict, acc_margin: float) -> Verdict:
+    claim = "slight noise (5-10 %) improves ID LP accuracy"
+    try:
+        slight = [g for g in (0.05, 0.1) if g in summary["id_lp"]]
+        d = np.mean([_arr(summary["id_lp"], g) for g in slight], axis=0) - _arr(summary["id_lp"], 0.0)
+    except (KeyError, ValueError):
+        return Verdict(claim, INCONCLUSIVE, math.nan, (math.nan, math.nan), "missing gamma 0, 5 % or 10 %")
+    return _verdict(
+        claim,
+        d,
+        acc_margin,
+        "CI of mean(ID(5%),ID(10%)) - ID(0) per seed",
+        gammas_used=[f"{100 * g:g}%" for g in slight],
+    )
+
+
+def _claim_noise_hurts_ood(summary: dict, acc_margin: float) -> Verdict:
+    per = {}
+    for g in sorted(g for g in summary.get("ood_lp", {}) if g > 0):
+        d = _arr(summary["ood_lp"], 0.0) - _arr(summary["ood_lp"], g)
+        per[g] = _verdict(f"OOD(0) - OOD({100 * g:g}%)", d, acc_margin, "")
+    kinds = [v.verdict for v in per.values()]
+    if not kinds:
+        overall = INCONCLUSIVE
+    elif all(k == REPRODUCED for k in kinds):
+        overall = REPRODUCED
+    elif NOT_REPRODUCED in kinds:
+        overall = NOT_REPRODUCED
+    else:
+        overall = INCONCLUSIVE
+    if per:  # effect and CI of the per-seed mean over gamma > 0 of OOD(0) - OOD(gamma)
+        d_all = np.mean([_arr(summary["ood_lp"], 0.0) - _arr(summary["ood_lp"], g) for g in per], axis=0)
+        mean_d, lo_d, hi_d = mean_ci(d_all)
+    else:
+        mean_d, lo_d, hi_d = math.nan, math.nan, math.nan
+    return Verdict(
+        "noise always hurts OOD LP accuracy",
+        overall,
+        mean_d,
+        (lo_d, hi_d),
+        "every gamma>0: CI of OOD(0) - OOD(gamma) per seed excludes 0 (effect and CI: the per-seed mean "
+        "over gammas)",
+        {f"{100 * g:g}%": f"{v.evidence()} {v.verdict}" for g, v in per.items()},
+    )
+
+
+def _claim_spectrum_rises(summary: dict, key: str, claim: str, metric_margin: float) -> Verdict:
+    if len(summary.get(key, {})) < 2:
+        return Verdict(claim, INCONCLUSIVE, math.nan, (math.nan, math.nan), "fewer than 2 gammas")
+    return _verdict(
+        claim, _slopes(summary[key]), metric_margin, "CI of the per-seed least-squares slope against gamma"
+    )
+
+
+def _claim_clean_leads_with_nmtune(summary: dict, noisy: list, acc_margin: float) -> Verdict:
+    claim = "with NMTune the clean model leads again"
+    if "all_nmtune" not in summary or 0.0 not in summary["all_nmtune"] or not noisy:
+        return Verdict(
+            claim,
+            INCONCLUSIVE,
+            math.nan,
+            (math.nan, math.nan),
+            "needs NMTune results at gamma 0 and gamma > 0",
+        )
+    d = _arr(summary["all_nmtune"], 0.0) - np.mean([_arr(summary["all_nmtune"], g) for g in noisy], axis=0)
+    return _verdict(
+        claim, d, acc_margin, "CI of NMTune(0) - mean over gamma>0 of NMTune(gamma), ID+OOD average"
+    )
 
 
 def method_differences(summary: dict, methods) -> list[dict]:

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from nmtune._internal.files import read_yaml_mapping
 from nmtune._internal.validation import check_number
 from nmtune.exceptions import unknown_name_error
 
@@ -287,8 +288,6 @@ def load_config(path: str | Path) -> GridConfig:
     -------
     GridConfig
     """
-    import yaml
-
     p = Path(path)
     if not p.exists():
         presets = list_presets()
@@ -299,11 +298,7 @@ def load_config(path: str | Path) -> GridConfig:
                 f"No grid configuration file {str(path)!r}. Give a YAML file path or a preset name: "
                 f"{', '.join(presets)}."
             )
-    with open(p, encoding="utf-8") as fh:
-        try:
-            data = yaml.safe_load(fh) or {}
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{p} is not valid YAML: {exc}".replace("\n", " ")) from exc
+    data = read_yaml_mapping(p, "grid configuration")
     try:
         return config_from_dict(data)
     except (ValueError, TypeError) as exc:

@@ -135,6 +135,18 @@ def _split_for_selection(y, val_fraction: float, seed: int) -> tuple[np.ndarray,
     return np.sort(np.concatenate(fit_idx)), np.sort(np.concatenate(val_idx))
 
 
+def _estimator(method, spec: RunSpec, params: dict):
+    """The unfitted estimator of a run: the run's own params, then the candidate's, on the run's seed and budget."""
+    return build_estimator(
+        method,
+        {**dict(spec.params), **params},
+        random_state=spec.seed,
+        device=spec.device,
+        epochs=spec.epochs,
+        min_steps=spec.min_steps,
+    )
+
+
 def _select(spec: RunSpec, X, y) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Pick hyper-parameters on a validation split of the training subset; returns (best, all scores)."""
     method = get_method(spec.method)
@@ -150,14 +162,7 @@ def _select(spec: RunSpec, X, y) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         )
     scores = []
     for params in candidates:
-        est = build_estimator(
-            method,
-            {**dict(spec.params), **params},
-            random_state=spec.seed,
-            device=spec.device,
-            epochs=spec.epochs,
-            min_steps=spec.min_steps,
-        )
+        est = _estimator(method, spec, params)
         est.fit(X[fit_idx], y[fit_idx])
         scores.append(
             {"params": params, "val_accuracy": float(np.mean(est.predict(X[val_idx]) == y[val_idx]))}
@@ -223,14 +228,7 @@ def _execute(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
             "n_samples": int(rep.n_samples),
         }
     selected, scores = _select(spec, X, y)
-    est = build_estimator(
-        method,
-        {**dict(spec.params), **selected},
-        random_state=spec.seed,
-        device=spec.device,
-        epochs=spec.epochs,
-        min_steps=spec.min_steps,
-    )
+    est = _estimator(method, spec, selected)
     t0 = time.perf_counter()
     est.fit(X, y)
     fit_seconds = time.perf_counter() - t0

@@ -118,12 +118,10 @@ def sve_lsvr_bars(summ, enc: str, suite: str, path: Path):
             )
         ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
         ylabel = (
-            "SVE (entropy of s_i / Σs)" if metric == "sve" else "LSVR (log σ1 / Σσ, higher = more dominant)"
+            "SVE = entropy of σi / Σσ" if metric == "sve" else "LSVR = −log(σ1 / Σσ) (lower: σ1 dominates)"
         )
         ax.set(title=metric.upper(), ylabel=ylabel)
         ax.grid(alpha=0.3, axis="y")
-        if metric == "lsvr":
-            ax.axhline(0, color="0.3", linewidth=0.8)
     axes[-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="domain")
     fig.suptitle(f"{enc} on {suite}: spectrum of the features the classifier sees")
     fig.tight_layout()
