@@ -144,29 +144,41 @@ def _tsqr(blocks, k, center_rows, n_blocks, progress):
     return r
 
 
+def _syrk_into(g, block):
+    """``g += block.T @ block`` on the upper triangle of the Fortran-ordered ``g``, in place (BLAS dsyrk)."""
+    from scipy.linalg.blas import dsyrk
+
+    if block.flags.f_contiguous:  # (c, k) in Fortran order: a^T a
+        out = dsyrk(1.0, block, beta=1.0, c=g, trans=1, lower=0, overwrite_c=1)
+    else:  # block.T is (k, c) in Fortran order: a a^T
+        out = dsyrk(1.0, np.ascontiguousarray(block).T, beta=1.0, c=g, trans=0, lower=0, overwrite_c=1)
+    if out is not g:  # f2py copies only when the layout is not what BLAS takes; keep the result either way
+        g[...] = out
+
+
 def _gram(blocks, k, center_rows, n_blocks, progress):
     """Centred Gram matrix (k x k) and column mean (k,), streamed over row blocks of A.
 
     Every block is float64 (a float32 input is converted chunk by chunk, so the products are exact and only the
-    float64 sums round). ``block.T @ block`` runs as a BLAS syrk. Centring merges per-block means and scatters
+    float64 sums round), added with an in-place BLAS syrk. Centring merges per-block means and scatters
     (Chan et al.), so a large mean never cancels against ``N mu mu^T``.
     """
-    g = np.zeros((k, k))
+    g = np.zeros((k, k), order="F")
     count, mean = 0, np.zeros(k)
     for block in _progress(blocks, n_blocks, progress, "spectrum (gram)"):
         if center_rows:
             c = block.shape[0]
             m_b = block.mean(axis=0)
-            cb = block - m_b
-            g += cb.T @ cb
+            _syrk_into(g, block - m_b)
             if count:
                 delta = m_b - mean
                 g += (count * c / (count + c)) * np.outer(delta, delta)
             mean = mean + (m_b - mean) * (c / (count + c))
             count += c
         else:
-            g += block.T @ block
-    return g, mean
+            _syrk_into(g, block)
+    upper = np.triu(g)
+    return upper + np.triu(upper, 1).T, mean
 
 
 def _small_by_projection(blocks, v, mean, n_blocks, progress):
