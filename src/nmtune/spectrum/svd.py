@@ -20,12 +20,16 @@ Methods
     over thousands of near-zero values, visible in SVE / RankMe. So, when some Gram eigenvalues lie below
     ``(1e-5 sigma_1)^2``, pass 2 projects the data onto their eigenvectors V (k x m) and recomputes those m
     values as the singular values of ``A V``, formed from the data (absolute error about ``eps * sigma_1``).
-    Measured against ``numpy.linalg.svd`` (tests and ``benchmarks/bench_spectrum.py``): every value within
-    ~1e-11 sigma_1 (target 1e-6 sigma_1), SVE / LSVR / RankMe within ~1e-12 relative (target 1e-6).
-    Cost: ``N k^2`` float64 flops, plus ``2 N k m`` for the m refined values (none for a well-conditioned
-    full-rank X).
+    Accuracy against ``numpy.linalg.svd``, as tested (``tests/spectrum/test_fast_gram.py``: random, low-rank,
+    ill-conditioned, N < D, centred, normalised, memmap, float32/64 inputs): every value within
+    ``1e-9 * sigma_1``, SVE / LSVR / RankMe within ``1e-7`` relative (absolute below 1); the target is 1e-6 for
+    both. Measured errors are usually ~1e-12 sigma_1 or below. The values kept from the Gram that lie just above
+    the threshold have the largest relative error (up to ~1e-6 near ``1e-5 sigma_1``, i.e. ~1e-11 sigma_1).
+    Use ``"tsqr"`` or ``"svd"`` when the small values themselves must have full relative accuracy.
+    Cost: ``N k^2`` float64 flops (k = min(N, D)), plus ``2 N k m + N m^2`` for the m refined values (none for
+    a full-rank X whose spectrum stays above 1e-5 sigma_1). Timings: ``docs/performance.md``.
 ``"auto"`` (default)
-    ``"gram"``.
+    ``"gram"``, for every size (it used to be ``"svd"`` up to ``max_memory`` and ``"tsqr"`` above).
 
 When N < D the roles of rows and columns swap (``X^T`` is processed by column chunks), so the factor is
 N x N.
