@@ -148,6 +148,18 @@ def _tsqr(blocks, k, center_rows, n_blocks, progress):
     return r
 
 
+def _one_blas_thread():
+    """Context running the k x k eigen-solves on one BLAS thread.
+
+    Their tridiagonal reduction is memory-bound BLAS-2 with a thread barrier per column: on a busy 2-core
+    machine, two OpenBLAS threads made ``eigvalsh`` of a 2048 x 2048 matrix 5-15x slower than one thread
+    (``benchmarks/bench_spectrum.py`` runs), and on an idle one they gain little.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, user_api="blas")
+
+
 def _syrk_into(g, block):
     """``g += block.T @ block`` on the upper triangle of the Fortran-ordered ``g``, in place (BLAS dsyrk)."""
     from scipy.linalg.blas import dsyrk
@@ -198,13 +210,16 @@ def _small_by_projection(blocks, v, mean, n_blocks, progress):
     for block in _progress(blocks, n_blocks, progress, "spectrum (refine)"):
         b = (block - mean if mean is not None else block) @ v  # (c, m)
         gb += b.T @ b
-    return np.sqrt(np.clip(np.linalg.eigvalsh(gb), 0.0, None))
+    with _one_blas_thread():
+        lam = np.linalg.eigvalsh(gb)
+    return np.sqrt(np.clip(lam, 0.0, None))
 
 
 def _gram_spectrum(make_blocks, k, center_rows, n_blocks, progress):
     """Ascending singular values from the float64 Gram, the ones below ``_REFINE_BELOW * sigma_1`` refined."""
     g, mean = _gram(make_blocks(), k, center_rows, n_blocks, progress)
-    lam = np.linalg.eigvalsh(g)  # ascending
+    with _one_blas_thread():
+        lam = np.linalg.eigvalsh(g)  # ascending
     top = lam[-1]
     if not top > 0:
         return np.zeros(k)
@@ -213,7 +228,8 @@ def _gram_spectrum(make_blocks, k, center_rows, n_blocks, progress):
     if m:
         from scipy.linalg import eigh
 
-        _, v = eigh(g, subset_by_index=[0, m - 1])
+        with _one_blas_thread():
+            _, v = eigh(g, subset_by_index=[0, m - 1])
         s[:m] = _small_by_projection(make_blocks(), v, mean if center_rows else None, n_blocks, progress)
     return s
 
