@@ -202,11 +202,11 @@ def main():
             rows = bench_size(n, d, args, tmp)
             t_ref = rows[0][1]["wall"]
             for method, row, err, m_err in rows:
-                print(
+                line = (
                     f"{f'{n} x {d}':>13} {method:<28} {row['wall']:8.2f} {row['cpu']:8.2f} "
-                    f"{row['peak_mib']:9.0f} {err:10.1e} {m_err:10.1e} {t_ref / row['wall']:8.1f}x {row['note']}",
-                    flush=True,
+                    f"{row['peak_mib']:9.0f} {err:10.1e} {m_err:10.1e} {t_ref / row['wall']:8.1f}x {row['note']}"
                 )
+                print(line.rstrip(), flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
