@@ -151,9 +151,9 @@ def _tsqr(blocks, k, center_rows, n_blocks, progress):
 def _one_blas_thread():
     """Context running the k x k eigen-solves on one BLAS thread.
 
-    Their tridiagonal reduction is memory-bound BLAS-2 with a thread barrier per column: on a busy 2-core
-    machine, two OpenBLAS threads made ``eigvalsh`` of a 2048 x 2048 matrix 5-15x slower than one thread
-    (``benchmarks/bench_spectrum.py`` runs), and on an idle one they gain little.
+    Their tridiagonal reduction is memory-bound BLAS-2 with a thread barrier per column. On the busy 2-core
+    machine of ``docs/performance.md``, ``eigvalsh`` of a 2048 x 2048 Gram took 3-25 s on two OpenBLAS
+    threads and 1.8 s on one; the level-3 Gram accumulation keeps all threads.
     """
     from threadpoolctl import threadpool_limits
 
