@@ -13,13 +13,23 @@ Methods
     ``eps * sigma_1``), the small singular values included. Centring merges per-chunk means exactly like a
     streaming (Chan et al.) mean/scatter update, without forming ``X^T X - N mu mu^T``.
 ``"gram"``
-    Accumulates the Gram matrix ``X^T X`` chunk by chunk and takes the square roots of its eigenvalues
-    (negatives clipped to 0). Fastest, but squaring doubles the condition number: the absolute error of
-    ``sigma_i`` is about ``sqrt(eps * D) * sigma_1`` (~1e-7 sigma_1), so singular values below ~1e-4 sigma_1
-    lose relative accuracy. The spectrum metrics (sums of sigma) are unaffected at that level.
-``"auto"``
-    ``"svd"`` when a float64 copy of X takes at most ``max_memory`` bytes (memmaps included), else
-    ``"tsqr"``.
+    Two streamed passes. Pass 1 accumulates the Gram matrix ``A^T A`` in float64 (a float32 input is
+    converted chunk by chunk, so every product is exact; ``block.T @ block`` is a BLAS syrk) and takes
+    ``sqrt(eigvalsh)``. Squaring gives those values an absolute error of about ``sqrt(eps) * sigma_1``
+    (~1e-8 sigma_1), which is small for the large values but wrong in relative terms for the small ones and,
+    over thousands of near-zero values, visible in SVE / RankMe. So, when some Gram eigenvalues lie below
+    ``(1e-5 sigma_1)^2``, pass 2 projects the data onto their eigenvectors V (k x m) and recomputes those m
+    values as the singular values of ``A V``, formed from the data (absolute error about ``eps * sigma_1``).
+    Accuracy against ``numpy.linalg.svd``, as tested (``tests/spectrum/test_fast_gram.py``: random, low-rank,
+    ill-conditioned, N < D, centred, normalised, memmap, float32/64 inputs): every value within
+    ``1e-9 * sigma_1``, SVE / LSVR / RankMe within ``1e-7`` relative (absolute below 1); the target is 1e-6 for
+    both. Measured errors are usually ~1e-12 sigma_1 or below. The values kept from the Gram that lie just above
+    the threshold have the largest relative error (up to ~1e-6 near ``1e-5 sigma_1``, i.e. ~1e-11 sigma_1).
+    Use ``"tsqr"`` or ``"svd"`` when the small values themselves must have full relative accuracy.
+    Cost: ``N k^2`` float64 flops (k = min(N, D)), plus ``2 N k m + N m^2`` for the m refined values (none for
+    a full-rank X whose spectrum stays above 1e-5 sigma_1). Timings: ``docs/performance.md``.
+``"auto"`` (default)
+    ``"gram"``, for every size (it used to be ``"svd"`` up to ``max_memory`` and ``"tsqr"`` above).
 
 When N < D the roles of rows and columns swap (``X^T`` is processed by column chunks), so the factor is
 N x N.
@@ -34,6 +44,8 @@ import numpy as np
 __all__ = ["singular_values"]
 
 _METHODS = ("auto", "svd", "tsqr", "gram")
+# Gram eigenvalues below (_REFINE_BELOW * sigma_1)^2 are recomputed by a second, projected pass (see module doc)
+_REFINE_BELOW = 1e-5
 
 
 def _as_2d(X):
@@ -136,24 +148,90 @@ def _tsqr(blocks, k, center_rows, n_blocks, progress):
     return r
 
 
+def _one_blas_thread():
+    """Context running the k x k eigen-solves on one BLAS thread.
+
+    Their tridiagonal reduction is memory-bound BLAS-2 with a thread barrier per column. On the busy 2-core
+    machine of ``docs/performance.md``, ``eigvalsh`` of a 2048 x 2048 Gram took 3-25 s on two OpenBLAS
+    threads and 1.8 s on one; the level-3 Gram accumulation keeps all threads.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, user_api="blas")
+
+
+def _syrk_into(g, block):
+    """``g += block.T @ block`` on the upper triangle of the Fortran-ordered ``g``, in place (BLAS dsyrk)."""
+    from scipy.linalg.blas import dsyrk
+
+    if block.flags.f_contiguous:  # (c, k) in Fortran order: a^T a
+        out = dsyrk(1.0, block, beta=1.0, c=g, trans=1, lower=0, overwrite_c=1)
+    else:  # block.T is (k, c) in Fortran order: a a^T
+        out = dsyrk(1.0, np.ascontiguousarray(block).T, beta=1.0, c=g, trans=0, lower=0, overwrite_c=1)
+    if out is not g:  # f2py copies only when the layout is not what BLAS takes; keep the result either way
+        g[...] = out
+
+
 def _gram(blocks, k, center_rows, n_blocks, progress):
-    """Centred Gram matrix (k x k) streamed over row blocks of A, with a Chan et al. mean merge."""
-    g = np.zeros((k, k))
+    """Centred Gram matrix (k x k) and column mean (k,), streamed over row blocks of A.
+
+    Every block is float64 (a float32 input is converted chunk by chunk, so the products are exact and only the
+    float64 sums round), added with an in-place BLAS syrk. Centring merges per-block means and scatters
+    (Chan et al.), so a large mean never cancels against ``N mu mu^T``.
+    """
+    g = np.zeros((k, k), order="F")
     count, mean = 0, np.zeros(k)
     for block in _progress(blocks, n_blocks, progress, "spectrum (gram)"):
         if center_rows:
             c = block.shape[0]
             m_b = block.mean(axis=0)
-            cb = block - m_b
-            g += cb.T @ cb
+            _syrk_into(g, block - m_b)
             if count:
                 delta = m_b - mean
                 g += (count * c / (count + c)) * np.outer(delta, delta)
             mean = mean + (m_b - mean) * (c / (count + c))
             count += c
         else:
-            g += block.T @ block
-    return g
+            _syrk_into(g, block)
+    upper = np.triu(g)
+    return upper + np.triu(upper, 1).T, mean
+
+
+def _small_by_projection(blocks, v, mean, n_blocks, progress):
+    """Singular values of ``B = A_c V`` (ascending), streamed again over the row blocks of A.
+
+    ``V`` (k x m) spans the computed small eigenvectors of the Gram. ``B`` is formed from the data, not from
+    the rounded Gram, so its singular values (the Ritz values of A on span(V)) carry an absolute error of about
+    ``eps * sigma_1`` instead of the Gram's ``sqrt(eps) * sigma_1``; leakage of the large directions into
+    span(V) enters only to second order.
+    """
+    m = v.shape[1]
+    gb = np.zeros((m, m))
+    for block in _progress(blocks, n_blocks, progress, "spectrum (refine)"):
+        b = (block - mean if mean is not None else block) @ v  # (c, m)
+        gb += b.T @ b
+    with _one_blas_thread():
+        lam = np.linalg.eigvalsh(gb)
+    return np.sqrt(np.clip(lam, 0.0, None))
+
+
+def _gram_spectrum(make_blocks, k, center_rows, n_blocks, progress):
+    """Ascending singular values from the float64 Gram, the ones below ``_REFINE_BELOW * sigma_1`` refined."""
+    g, mean = _gram(make_blocks(), k, center_rows, n_blocks, progress)
+    with _one_blas_thread():
+        lam = np.linalg.eigvalsh(g)  # ascending
+    top = lam[-1]
+    if not top > 0:
+        return np.zeros(k)
+    s = np.sqrt(np.clip(lam, 0.0, None))
+    m = int(np.count_nonzero(lam <= _REFINE_BELOW**2 * top))
+    if m:
+        from scipy.linalg import eigh
+
+        with _one_blas_thread():
+            _, v = eigh(g, subset_by_index=[0, m - 1])
+        s[:m] = _small_by_projection(make_blocks(), v, mean if center_rows else None, n_blocks, progress)
+    return s
 
 
 def singular_values(
@@ -184,7 +262,7 @@ def singular_values(
     method : {"auto", "svd", "tsqr", "gram"}, default "auto"
         See the module docstring for the accuracy of each.
     max_memory : int, default 256 MiB
-        For ``"auto"``: largest float64 copy of X held in memory for an exact in-memory SVD.
+        No longer used (``"auto"`` used to pick ``"svd"`` below this size); accepted so existing calls work.
     progress : bool, default False
         Show a progress bar over chunks.
 
@@ -204,7 +282,7 @@ def singular_values(
         raise ValueError(f"chunk_size must be a positive int or None; received {chunk_size!r}.")
     n, d = X.shape
     if method == "auto":
-        method = "svd" if n * d * 8 <= max_memory else "tsqr"
+        method = "gram"
     transpose = n < d
     k = min(n, d)
     if method == "svd":
@@ -216,15 +294,17 @@ def singular_values(
     else:
         long_side = d if transpose else n
         chunk = chunk_size or max(k, (4 * 2**20) // max(k, 1))
-        chunk = max(chunk, 1)
         n_blocks = -(-long_side // chunk)
-        blocks = _blocks(X, chunk, transpose, center, normalize_rows)
         center_rows = center and not transpose  # transposed blocks are already centred
+
+        def make_blocks():
+            return _blocks(X, chunk, transpose, center, normalize_rows)
+
         if method == "tsqr":
-            s = np.linalg.svd(_tsqr(blocks, k, center_rows, n_blocks, progress), compute_uv=False)
+            r = _tsqr(make_blocks(), k, center_rows, n_blocks, progress)
+            s = np.linalg.svd(r, compute_uv=False)
         else:
-            ev = np.linalg.eigvalsh(_gram(blocks, k, center_rows, n_blocks, progress))
-            s = np.sqrt(np.clip(ev, 0.0, None))
+            s = _gram_spectrum(make_blocks, k, center_rows, n_blocks, progress)
     s = np.sort(np.clip(s, 0.0, None))[::-1][:k]
     if s.size < k:  # qr of a short stack can give fewer rows; the missing values are zeros
         s = np.concatenate([s, np.zeros(k - s.size)])
