@@ -41,3 +41,27 @@ def test_analyze_npy_no_plot_and_errors(tmp_path, capsys):
     assert (tmp_path / "o" / "spectrum.json").exists() and not (tmp_path / "o" / "spectrum.png").exists()
     assert main(["analyze", str(tmp_path / "f.txt"), "--out", str(tmp_path / "o")]) == 2
     assert "Accepted formats" in capsys.readouterr().err
+
+
+def test_analyze_several_files_overlays_their_spectra(tmp_path, capsys):
+    from nmtune.spectrum import singular_values
+
+    r = np.random.default_rng(0)
+    a = r.standard_normal((200, 16)).astype(np.float32)
+    b = (10 * a[:, :1] + 0.1 * r.standard_normal((200, 16))).astype(np.float32)  # one dominant direction
+    np.save(tmp_path / "clean.npy", a)
+    np.save(tmp_path / "noisy.npy", b)
+    out = tmp_path / "both"
+    assert main(["analyze", str(tmp_path / "clean.npy"), str(tmp_path / "noisy.npy"), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "clean.npy" in text and "noisy.npy" in text and "spectrum.png" in text
+    clean = json.loads((out / "spectrum-clean.json").read_text())
+    noisy = json.loads((out / "spectrum-noisy.json").read_text())
+    np.testing.assert_allclose(clean["singular_values"], singular_values(a), rtol=1e-9)
+    assert noisy["lsvr"] < clean["lsvr"]  # the dominant direction shows
+    assert (out / "spectrum.png").stat().st_size > 1000
+    assert sorted(p.name for p in out.iterdir()) == [
+        "spectrum-clean.json",
+        "spectrum-noisy.json",
+        "spectrum.png",
+    ]

@@ -1,4 +1,4 @@
-"""Spectrum analysis of a feature file: metrics and singular values as JSON, plus the figure."""
+"""Spectrum analysis of feature files: metrics and singular values as JSON, plus the figure (overlaid)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from nmtune._internal.files import atomic_write_text
 from nmtune.spectrum.metrics import metrics_from_singular_values
 from nmtune.spectrum.svd import singular_values
 
-__all__ = ["analyze_feature_file"]
+__all__ = ["analyze_feature_file", "analyze_feature_files"]
 
 
 def analyze_feature_file(
@@ -77,3 +77,65 @@ def analyze_feature_file(
         title = f"{Path(path).name}: N={X.shape[0]}, D={X.shape[1]}{opts}"
         metrics["png"] = str(plot_spectrum({Path(path).stem: s}, out / "spectrum.png", title=title))
     return metrics
+
+
+def analyze_feature_files(
+    paths,
+    out_dir,
+    *,
+    label_column: str | None = None,
+    center: bool = False,
+    normalize_rows: bool = False,
+    method: str = "auto",
+    plot: bool = True,
+    progress: bool = False,
+) -> list[dict]:
+    """Spectra of several feature files, overlaid in one figure (e.g. one encoder at several noise ratios).
+
+    One file behaves exactly like :func:`analyze_feature_file`. With several, each file gets
+    ``spectrum-<stem>.json`` and ``spectrum.png`` overlays them, each divided by its sum (``s_i / sum s``, the
+    quantity inside SVE) so that features of different scales compare.
+
+    Parameters
+    ----------
+    paths : sequence of str or path-like
+        Feature files; the same pre-processing applies to all.
+    out_dir, label_column, center, normalize_rows, method, plot, progress
+        As in :func:`analyze_feature_file`.
+
+    Returns
+    -------
+    list of dict
+        One metrics dict per file, in order (``png`` is the shared figure).
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ValueError("Give at least one feature file.")
+    kw = dict(label_column=label_column, center=center, normalize_rows=normalize_rows, method=method)
+    if len(paths) == 1:
+        return [analyze_feature_file(paths[0], out_dir, plot=plot, progress=progress, **kw)]
+    stems = [p.stem for p in paths]
+    names = [f"{i + 1}-{st}" if stems.count(st) > 1 else st for i, st in enumerate(stems)]
+    out = Path(out_dir)
+    results, spectra = [], {}
+    for path, name in zip(paths, names):
+        m = analyze_feature_file(path, out / f".{name}", plot=False, progress=progress, **kw)
+        tmp = Path(m["json"])
+        data = json.loads(tmp.read_text())
+        json_path = out / f"spectrum-{name}.json"
+        atomic_write_text(json_path, json.dumps(data, indent=2))
+        tmp.unlink()
+        tmp.parent.rmdir()
+        m["json"] = str(json_path)
+        spectra[name] = np.asarray(data["singular_values"])
+        results.append(m)
+    if plot:
+        from nmtune.spectrum.plot import plot_spectrum
+
+        opts = "".join([", centred" if center else "", ", rows L2-normalised" if normalize_rows else ""])
+        png = plot_spectrum(
+            spectra, out / "spectrum.png", title=f"{len(paths)} feature files{opts}", normalize=True
+        )
+        for m in results:
+            m["png"] = str(png)
+    return results

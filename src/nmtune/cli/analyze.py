@@ -1,4 +1,4 @@
-"""``nmtune analyze FEATURES``: spectrum metrics (SVE, LSVR, RankMe) and figure of a feature file."""
+"""``nmtune analyze FEATURES...``: spectrum metrics (SVE, LSVR, RankMe) and figure of feature files."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ def register(subparsers) -> None:
         description="Write spectrum.json (SVE, LSVR, RankMe, singular values) and spectrum.png for a feature "
         "file (.npy, .npz, .csv, .parquet) and print the metrics.",
     )
-    p.add_argument("features", metavar="FEATURES", help="feature file: .npy, .npz, .csv or .parquet")
+    p.add_argument(
+        "features",
+        metavar="FEATURES",
+        nargs="+",
+        help="feature file(s): .npy, .npz, .csv or .parquet; several are overlaid in one figure",
+    )
     p.add_argument(
         "--label-column",
         "--labels-column",  # the older spelling, kept as an alias
@@ -23,19 +28,23 @@ def register(subparsers) -> None:
     )
     p.add_argument("--center", action="store_true", help="subtract the mean of each feature first")
     p.add_argument("--normalize-rows", action="store_true", help="L2-normalise each sample first")
-    p.add_argument("--out", default=None, help="output folder (default: ./<FEATURES stem>-spectrum)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default: ./<FEATURES stem>-spectrum, ./spectra for several)",
+    )
     p.add_argument("--method", default="auto", choices=["auto", "svd", "tsqr", "gram"], help="SVD method")
     p.add_argument("--no-plot", action="store_true", help="skip spectrum.png (no matplotlib needed)")
     p.set_defaults(func=_run)
 
 
 def _run(args) -> int:
-    from nmtune.apps.analyze import analyze_feature_file
+    from nmtune.apps.analyze import analyze_feature_files
 
-    out = args.out or f"{Path(args.features).stem}-spectrum"
-    m = analyze_feature_file(
+    default = f"{Path(args.features[0]).stem}-spectrum" if len(args.features) == 1 else "spectra"
+    results = analyze_feature_files(
         args.features,
-        out,
+        args.out or default,
         label_column=args.label_column,
         center=args.center,
         normalize_rows=args.normalize_rows,
@@ -43,11 +52,14 @@ def _run(args) -> int:
         plot=not args.no_plot,
         progress=True,
     )
-    print(
-        f"{m['source']}: N = {m['n_samples']}, D = {m['dim']}, center = {m['center']}, "
-        f"normalize_rows = {m['normalize_rows']}"
-    )
-    for key in ("sve", "lsvr", "rankme", "sigma_1"):
-        print(f"  {key:<8} {m[key]:.6g}")
-    print(f"wrote {m['json']}" + (f" and {m['png']}" if m["png"] else ""))
+    for m in results:
+        print(
+            f"{m['source']}: N = {m['n_samples']}, D = {m['dim']}, center = {m['center']}, "
+            f"normalize_rows = {m['normalize_rows']}"
+        )
+        for key in ("sve", "lsvr", "rankme", "sigma_1"):
+            print(f"  {key:<8} {m[key]:.6g}")
+        print(f"wrote {m['json']}")
+    if results[0]["png"]:
+        print(f"wrote {results[0]['png']}")
     return 0
