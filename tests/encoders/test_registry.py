@@ -106,3 +106,14 @@ def test_lazy_string_factory():
         assert get_encoder("glove-alias").dim == 50
     finally:
         unregister_encoder("glove-alias")
+
+
+def test_a_torchvision_built_for_another_torch_gets_the_matching_install(monkeypatch):
+    import nmtune.encoders.timm_encoder as te
+
+    def broken(*args):
+        raise RuntimeError("operator torchvision::nms does not exist")
+
+    monkeypatch.setattr(te, "require", broken)
+    with pytest.raises(MissingDependencyError, match=r"download.pytorch.org/whl/cpu.*torchvision::nms"):
+        get_encoder("timm:resnet18")

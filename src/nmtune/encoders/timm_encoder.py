@@ -10,12 +10,32 @@ from __future__ import annotations
 
 import torch
 
-from nmtune.exceptions import require
+from nmtune.exceptions import MissingDependencyError, require
 
 from .base import Encoder, set_offline_defaults, state_dict_digest
 from .images import images_to_tensor, validate_images
 
 __all__ = ["TimmEncoder", "timm_encoder"]
+
+
+TORCHVISION_HINT = (
+    "timm needs a torchvision built for the installed torch {torch}. PyPI's torchvision wheels are built "
+    "against the CUDA torch of the same version, so beside a CPU torch ('+cpu') their operators fail to load "
+    "('operator torchvision::nms does not exist'; libc10_cuda.so is missing). Install both from PyTorch's "
+    "CPU index: pip install torch=={base} torchvision --index-url https://download.pytorch.org/whl/cpu, then "
+    "pip install 'nmtune[timm]' -c constraints.txt; on a CUDA machine the PyPI wheels of both work together."
+)
+
+
+def _import_timm():
+    """``import timm`` with the install hint, including a torchvision that does not match the torch build."""
+    try:
+        return require("timm", "timm", "timm: encoders")
+    except (RuntimeError, OSError) as exc:  # torchvision's compiled operators failed to register
+        base = torch.__version__.split("+")[0]
+        raise MissingDependencyError(
+            f"{TORCHVISION_HINT.format(torch=torch.__version__, base=base)} ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 class TimmEncoder(Encoder):
@@ -41,7 +61,7 @@ class TimmEncoder(Encoder):
         self, model_name: str, pretrained: bool = True, input_size=None, name=None, **create_options
     ):
         set_offline_defaults()
-        timm = require("timm", "timm", "timm: encoders")
+        timm = _import_timm()
         model = timm.create_model(model_name, pretrained=pretrained, num_classes=0, **create_options)
         self.model = model.eval()
         cfg = timm.data.resolve_data_config({}, model=self.model)
