@@ -44,3 +44,13 @@ def test_extract_unknown_dataset_is_a_clean_error(tmp_path, capsys):
     rc = main(["extract", "--encoder", "glove-50", "--dataset", "reuters-r9", "--cache-dir", str(tmp_path)])
     assert rc == 2
     assert "Did you mean 'reuters-r8'" in capsys.readouterr().err
+
+
+def test_extract_accepts_capped_names(tmp_path, capsys):
+    from nmtune.datasets import cap_indices
+
+    assert main(["extract", "--encoder", "glove-50", "--dataset", "cap:40:reuters-r8", "--split", "train",
+                 "--cache-dir", str(tmp_path), "--no-progress"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    n = len(cap_indices(load_dataset("reuters-r8", "train").labels, 40))
+    assert f"cap:40:reuters-r8 [train]: X ({n}, 50)" in out
