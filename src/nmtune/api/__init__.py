@@ -8,19 +8,27 @@ Needs the ``api`` extra (``pip install 'nmtune[api]'``: fastapi, uvicorn, httpx)
 See ``docs/api.md``.
 """
 
-from nmtune.api.client import ApiEncoder, load_api_encoder
-from nmtune.api.errors import ApiError, ApiRequestError, ApiResponseError
-from nmtune.api.faults import FaultConfig, parse_faults
-from nmtune.api.server import create_app, serve
+import importlib
 
-__all__ = [
-    "ApiEncoder",
-    "ApiError",
-    "ApiRequestError",
-    "ApiResponseError",
-    "FaultConfig",
-    "create_app",
-    "load_api_encoder",
-    "parse_faults",
-    "serve",
-]
+_LAZY = {
+    "ApiEncoder": "nmtune.api.client",
+    "load_api_encoder": "nmtune.api.client",
+    "ApiError": "nmtune.api.errors",
+    "ApiRequestError": "nmtune.api.errors",
+    "ApiResponseError": "nmtune.api.errors",
+    "FaultConfig": "nmtune.api.faults",
+    "parse_faults": "nmtune.api.faults",
+    "create_app": "nmtune.api.server",
+    "serve": "nmtune.api.server",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):  # imported on first use: ``nmtune --help`` reads the server's defaults without httpx
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nmtune.api' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -22,14 +22,12 @@ import numpy as np
 
 from nmtune._internal.validation import check_number
 from nmtune.api.batcher import MicroBatcher
+from nmtune.api.defaults import DEFAULT_MAX_BATCH, DEFAULT_MAX_REQUEST_BYTES
 from nmtune.api.faults import FaultConfig, FaultInjectionMiddleware
 from nmtune.api.wire import WireError, count_tokens, embedding_response, error_body, parse_embedding_request
 from nmtune.exceptions import require
 
 __all__ = ["create_app", "serve", "bind_socket", "DEFAULT_MAX_BATCH", "DEFAULT_MAX_REQUEST_BYTES"]
-
-DEFAULT_MAX_BATCH = 2048
-DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
 def create_app(

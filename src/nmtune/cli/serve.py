@@ -7,7 +7,7 @@ import os
 
 def register(subparsers) -> None:
     """Add the ``serve`` subcommand."""
-    from nmtune.api.server import DEFAULT_MAX_BATCH, DEFAULT_MAX_REQUEST_BYTES
+    from nmtune.api.defaults import DEFAULT_MAX_BATCH, DEFAULT_MAX_REQUEST_BYTES
 
     p = subparsers.add_parser(
         "serve",
