@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _reference import svd_reference as _reference
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -18,16 +19,6 @@ from nmtune.spectrum import metrics_from_singular_values, singular_values
 
 TOL_S = 1e-9  # max |s - s_ref| / sigma_1
 TOL_M = 1e-7  # max error of SVE, LSVR, RankMe relative to max(|value|, 1)
-
-
-def _reference(X, center=False, normalize_rows=False):
-    A = np.asarray(X, dtype=np.float64)
-    if normalize_rows:
-        nrm = np.linalg.norm(A, axis=1, keepdims=True)
-        A = A / np.where(nrm > 0, nrm, 1.0)
-    if center:
-        A = A - A.mean(axis=0)
-    return np.linalg.svd(A, compute_uv=False)
 
 
 def _features(n, d, rank, decades, offset, seed):

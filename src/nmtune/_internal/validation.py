@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_number", "check_random_state", "seed_from_random_state"]
+__all__ = ["check_number", "check_each", "check_random_state", "seed_from_random_state"]
 
 
 def check_random_state(random_state) -> np.random.Generator:
@@ -135,3 +135,8 @@ def check_number(
     if too_low or too_high:
         raise ValueError(f"{expected}; received {received!r}.{hint}")
     return value
+
+
+def check_each(name: str, values, **bounds) -> tuple:
+    """:func:`check_number` on every entry of ``values`` (named ``"each of <name>"``); returns them as a tuple."""
+    return tuple(check_number(f"each of {name}", v, **bounds) for v in values)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from nmtune._internal.files import atomic_write_text, read_yaml_mapping
-from nmtune._internal.validation import check_number
+from nmtune._internal.validation import check_each, check_number
 from nmtune.pretrain.config import PretrainConfig, config_from_dict
 
 __all__ = ["StudyConfig", "run_study", "evaluate_model", "summarise"]
@@ -104,12 +104,9 @@ class StudyConfig:
             "head_min_steps", self.head_min_steps, low=0, integer=True, hint=" (0: exactly head_epochs)"
         )
         check_number("downstream_seed", self.downstream_seed, low=0, integer=True)
-        for gamma in self.gammas:
-            check_number("each of gammas", gamma, low=0, high=1, high_open=True, hint=" Use 0.1 for 10 %.")
-        for f in self.fractions:
-            check_number("each of fractions", f, low=0, high=1, low_open=True, hint=" Use 0.1 for 10 %.")
-        for seed in self.seeds:
-            check_number("each of seeds", seed, low=0, integer=True)
+        check_each("gammas", self.gammas, low=0, high=1, high_open=True, hint=" Use 0.1 for 10 %.")
+        check_each("fractions", self.fractions, low=0, high=1, low_open=True, hint=" Use 0.1 for 10 %.")
+        check_each("seeds", self.seeds, low=0, integer=True)
 
     def pretrain_config(self, gamma: float, seed: int) -> PretrainConfig:
         """The :class:`PretrainConfig` of one model."""

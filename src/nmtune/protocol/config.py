@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nmtune._internal.files import read_yaml_mapping
-from nmtune._internal.validation import check_number
+from nmtune._internal.validation import check_each, check_number
 from nmtune.exceptions import unknown_name_error
 
 __all__ = [
@@ -118,12 +118,9 @@ class GridConfig:
                 raise unknown_name_error("selection mode", mode, SELECTION_MODES)
         if self.backend not in BACKENDS:
             raise unknown_name_error("backend", self.backend, BACKENDS)
-        for f in self.fractions:
-            check_number("each of fractions", f, low=0, high=1, low_open=True, hint=" Use 0.1 for 10 %.")
-        for r in self.noise_rates:
-            check_number("each of noise_rates", r, low=0, high=1, high_open=True, hint=" Use 0.2 for 20 %.")
-        for seed in self.seeds:
-            check_number("each of seeds", seed, low=0, integer=True)
+        check_each("fractions", self.fractions, low=0, high=1, low_open=True, hint=" Use 0.1 for 10 %.")
+        check_each("noise_rates", self.noise_rates, low=0, high=1, high_open=True, hint=" Use 0.2 for 20 %.")
+        check_each("seeds", self.seeds, low=0, integer=True)
         check_number("val_fraction", self.val_fraction, low=0, high=1, low_open=True, high_open=True)
         for name, low in _INT_FIELDS.items():
             check_number(name, getattr(self, name), low=low, integer=True, allow_none=name not in _NOT_NULL)
