@@ -113,3 +113,11 @@ def test_text_encoder_on_an_image_suite_is_refused_before_encoding():
 
     with pytest.raises(ValueError, match="encodes text inputs but task .* is image"):
         suite_feature_tasks("glove-50", "digits", progress=False)
+
+
+def test_the_ablations_preset_covers_every_registered_variant():
+    from nmtune.protocol.methods import list_methods
+
+    not_ablations = {"nmtune-cv"}  # a method of its own (docs/nmtune-cv.md), not a variant of the paper's
+    methods = {m if isinstance(m, str) else m[0] for m in load_config("ablations").methods}
+    assert set(list_methods()) - not_ablations <= methods
