@@ -113,11 +113,3 @@ def test_parallel_evaluation_matches_serial(tmp_path):
     assert set(parallel["summary"]) == set(serial["summary"])
     with pytest.raises(ValueError, match="n_jobs"):
         run_study(cfg, tmp_path / "bad", n_jobs=0)
-
-
-def test_cli_rejects_a_negative_job_count(tmp_path):
-    from nmtune.cli import main
-
-    with pytest.raises(SystemExit, match="--jobs must be 0"):
-        main(["study", "noisy-pretrain", "--out", str(tmp_path / "s"), "--jobs", "-1", "--no-progress"])
-    assert not (tmp_path / "s").exists()  # refused before anything is written
