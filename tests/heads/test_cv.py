@@ -16,7 +16,16 @@ def _fast(**kw):
     return NMTuneCV(**kw)
 
 
-@parametrize_with_checks([_fast(cv=2, Cs=(0.1, 1.0))])
+@parametrize_with_checks(
+    [
+        _fast(
+            cv=2,
+            Cs=(0.1, 1.0),
+            lp_params={**FAST_LP, "epochs": 5},
+            nmtune_params={**FAST_NM, "epochs": 5},
+        )
+    ]
+)
 def test_sklearn_contract(estimator, check):
     check(estimator)
 
