@@ -243,7 +243,8 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels (N,), drawn from ``classes_``."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        index = self.predict_proba(X).argmax(axis=1)  # checks that the estimator is fitted
+        return self.classes_[index]
 
     def transform(self, X) -> np.ndarray:
         """Features the selected classifier sees, float32 (N, D): F for linear candidates, Z = h(F) for NMTune.
