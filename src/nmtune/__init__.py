@@ -9,9 +9,14 @@ The heads are imported on first use (``from nmtune import NMTune``), so ``import
 
 __version__ = "0.1.0"
 
-__all__ = ["LinearProbe", "MLPTuning", "NMTune", "__version__"]
+__all__ = ["LinearProbe", "MLPTuning", "NMTune", "NMTuneCV", "__version__"]
 
-_LAZY = {"LinearProbe": "nmtune.heads", "MLPTuning": "nmtune.heads", "NMTune": "nmtune.heads"}
+_LAZY = {
+    "LinearProbe": "nmtune.heads",
+    "MLPTuning": "nmtune.heads",
+    "NMTune": "nmtune.heads",
+    "NMTuneCV": "nmtune.heads",
+}
 
 
 def __getattr__(name: str):

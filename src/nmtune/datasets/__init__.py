@@ -13,6 +13,7 @@ from nmtune.datasets._base import (
     register_prefix,
 )
 from nmtune.datasets.capped import capped_name
+from nmtune.datasets.groups import dataset_groups
 from nmtune.datasets.subsample import cap_indices, stratified_fraction, stratified_split
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "stratified_split",
     "cap_indices",
     "capped_name",
+    "dataset_groups",
     "register_dataset",
     "register_prefix",
 ]

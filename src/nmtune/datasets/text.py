@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from nmtune.datasets._base import SPLITS, _check_split, make_dataset, register_dataset, register_prefix
+from nmtune.datasets.groups import register_groups
 from nmtune.exceptions import MissingDependencyError
 
 __all__ = ["orange_text_file", "subgroup_domains", "SUBGROUP_GROUPS"]
@@ -139,7 +140,8 @@ def _parse_subgroup(rest: str) -> tuple[tuple[str, str], str]:
     return (a, b), domain
 
 
-def _load_subgroup(rest: str, split: str):
+def _subgroup_rows(rest: str, split: str):
+    """(row indices into the 20newsgroups split, their 0/1 labels, the split's texts, labels, class names)."""
     (a, b), domain = _parse_subgroup(rest)
     _check_split(f"20ng-sub:{rest}", split, SPLITS)
     texts, labels, class_names = _orange_split("20newsgroups", split)
@@ -150,7 +152,19 @@ def _load_subgroup(rest: str, split: str):
             newsgroup_label[class_names.index(newsgroup)] = k
     keep = np.flatnonzero(np.isin(labels, list(newsgroup_label)))
     new_labels = np.array([newsgroup_label[int(labels[i])] for i in keep], dtype=np.int64)
-    return make_dataset(f"20ng-sub:{rest}", split, [texts[i] for i in keep], new_labels, (a, b), "text")
+    return keep, new_labels, texts, labels, class_names
+
+
+def _load_subgroup(rest: str, split: str):
+    keep, new_labels, texts, _, _ = _subgroup_rows(rest, split)
+    pair = tuple(_parse_subgroup(rest)[0])
+    return make_dataset(f"20ng-sub:{rest}", split, [texts[i] for i in keep], new_labels, pair, "text")
+
+
+def _subgroup_newsgroups(rest: str, split: str) -> np.ndarray:
+    """The newsgroup (the source sub-domain) of every row of ``20ng-sub:<rest>``."""
+    keep, _, _, labels, class_names = _subgroup_rows(rest, split)
+    return np.asarray(class_names, dtype=object)[labels[keep]].astype(str)
 
 
 def _subgroup_splits(rest: str):
@@ -174,3 +188,4 @@ register_prefix(
     "20ng-sub:<comp|rec|sci|talk>-<comp|rec|sci|talk>:<source|target>",
     _enumerate_subgroups,
 )
+register_groups("20ng-sub", _subgroup_newsgroups)

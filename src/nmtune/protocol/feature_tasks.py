@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nmtune.datasets import capped_name
+from nmtune.datasets import capped_name, dataset_groups
 from nmtune.protocol.config import GridConfig
 from nmtune.protocol.tasks import EvalDomain, FeatureTask
 
@@ -88,6 +88,7 @@ def suite_feature_tasks(
                     "max_eval": max_eval,
                     "encoder_fingerprint": enc.fingerprint,
                 },
+                groups_train=dataset_groups(capped_name(t.train.dataset, max_train), t.train.split),
             )
         )
     return out

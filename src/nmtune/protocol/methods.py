@@ -137,6 +137,17 @@ def _authors_nmtune(**kwargs):
     return NMTune.authors_preset(**kwargs)
 
 
+def _nmtune_cv(*, epochs=None, min_steps=None, **kwargs):
+    """:class:`~nmtune.heads.NMTuneCV`; the grid's ``epochs`` / ``min_steps`` overrides reach its heads."""
+    from nmtune.heads import NMTuneCV
+
+    heads = {k: v for k, v in (("epochs", epochs), ("min_steps", min_steps)) if v is not None}
+    if heads:
+        for key in ("lp_params", "nmtune_params"):
+            kwargs[key] = {**heads, **dict(kwargs.get(key) or {})}
+    return NMTuneCV(**kwargs)
+
+
 def build_estimator(
     method: str | MethodSpec,
     params: Mapping[str, Any] | None = None,
@@ -212,6 +223,7 @@ register_family("mlp", "nmtune.heads:MLPTuning", neural=True, transforms=True)
 register_family("nmtune", "nmtune.heads:NMTune", neural=True, transforms=True)
 register_family("nmtune-authors", _authors_nmtune, neural=True, transforms=True)
 register_family("logreg", logistic_regression, neural=False, transforms=False)
+register_family("nmtune-cv", _nmtune_cv, neural=True, transforms=True)
 
 
 _add(
@@ -239,6 +251,11 @@ _add(
     "logreg",
     "logreg",
     description="standardised logistic regression, C picked on a validation split of the training domain",
+)
+_add(
+    "nmtune-cv",
+    "nmtune-cv",
+    description="NMTuneCV: LP, L2 linear heads (C 0.01-1), NMTune and their blends, picked on group-aware folds",
 )
 for _term in ("mse", "cov", "svd"):
     _add(

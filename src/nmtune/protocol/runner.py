@@ -171,6 +171,13 @@ def _select(spec: RunSpec, X, y) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return candidates[best], scores
 
 
+def _takes_groups(est) -> bool:
+    """Whether ``est.fit`` has a ``groups`` parameter (group-aware selection, e.g. :class:`NMTuneCV`)."""
+    import inspect
+
+    return "groups" in inspect.signature(est.fit).parameters
+
+
 def run_one(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
     """Execute one run and return its record (never raises: failures are recorded with ``status="failed"``).
 
@@ -229,9 +236,14 @@ def _execute(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
         }
     selected, scores = _select(spec, X, y)
     est = _estimator(method, spec, selected)
+    fit_kw = {}
+    if task.groups_train is not None and _takes_groups(est):
+        fit_kw["groups"] = np.asarray(task.groups_train)[idx]  # source sub-domains, for group-aware selection
     t0 = time.perf_counter()
-    est.fit(X, y)
+    est.fit(X, y, **fit_kw)
     fit_seconds = time.perf_counter() - t0
+    if hasattr(est, "best_params_"):  # a method that selects on its own (nmtune-cv): what it chose
+        selected = {**selected, "inner": dict(est.best_params_), "inner_score": float(est.best_score_)}
     domains, spectra = {}, {}
     for d in task.evals:
         metrics, spectra[d.name] = evaluate_domain(est, d.X, d.y, transforms=method.transforms)

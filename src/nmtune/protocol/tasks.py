@@ -67,6 +67,9 @@ class FeatureTask:
         ``"text"`` / ``"image"`` when known.
     meta : dict
         Extra facts recorded with every run (caps, cache records, ...).
+    groups_train : numpy.ndarray of shape (N,) or None
+        Source sub-domain of each training row (e.g. its newsgroup), where the data has one; methods that
+        select on held-out sub-domains (``nmtune-cv``) receive it as ``groups``.
     """
 
     name: str
@@ -78,9 +81,15 @@ class FeatureTask:
     suite: str = "custom"
     modality: str | None = None
     meta: dict = field(default_factory=dict)
+    groups_train: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         _check_xy(self.X_train, self.y_train, f"training split of task {self.name!r}")
+        if self.groups_train is not None and np.shape(self.groups_train) != (self.X_train.shape[0],):
+            raise ValueError(
+                f"Task {self.name!r}: groups_train must hold one group per training row, shape "
+                f"({self.X_train.shape[0]},); received shape {np.shape(self.groups_train)}."
+            )
         if not self.evals:
             raise ValueError(f"Task {self.name!r} has no evaluation domain; give at least one EvalDomain.")
         names = [d.name for d in self.evals]

@@ -1,0 +1,171 @@
+"""NMTuneCV: the estimator contract, its folds, determinism, and what it selects on two synthetic shifts."""
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from nmtune import NMTuneCV
+from nmtune.heads.folds import group_class_folds, selection_folds, stratified_folds
+
+FAST_LP = {"epochs": 20, "min_steps": 0, "batch_size": 32, "lr": 0.05}
+FAST_NM = {"epochs": 20, "min_steps": 0, "batch_size": 32, "lr": 1e-2, "hidden_dim": 32}
+
+
+def _fast(**kw):
+    kw = {"lp_params": FAST_LP, "nmtune_params": FAST_NM, "random_state": 0, "device": "cpu", **kw}
+    return NMTuneCV(**kw)
+
+
+@parametrize_with_checks(
+    [
+        _fast(
+            cv=2,
+            Cs=(0.1, 1.0),
+            lp_params={**FAST_LP, "epochs": 5},
+            nmtune_params={**FAST_NM, "epochs": 5},
+        )
+    ]
+)
+@pytest.mark.slow  # ~45 checks x (folds + refit) fits: minutes on 2 cores; `make test-slow` (and CI) run it
+def test_sklearn_contract(estimator, check):
+    check(estimator)
+
+
+# --- folds ----------------------------------------------------------------------------------------------------
+
+
+def _class_pure_groups(rng, groups_per_class, n_per_group=10):
+    """Labels and groups where every group belongs to one class (the 20 Newsgroups sub-group shift)."""
+    y, g = [], []
+    for c, n_groups in enumerate(groups_per_class):
+        for j in range(n_groups):
+            y += [c] * n_per_group
+            g += [f"c{c}-g{j}"] * n_per_group
+    order = rng.permutation(len(y))
+    return np.array(y)[order], np.array(g)[order]
+
+
+def _check_folds(folds, y, groups):
+    for train, val in folds:
+        assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == len(y)
+        assert set(y[val]) == set(y) and set(y[train]) == set(y)  # every class on both sides
+        assert not set(groups[train]) & set(groups[val])  # a group is never split
+
+
+@pytest.mark.parametrize("groups_per_class", [(3, 2), (2, 2, 2), (4, 2, 3), (6, 6)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_group_folds_keep_every_class_and_never_split_a_group(groups_per_class, seed):
+    rng = np.random.default_rng(seed)
+    y, groups = _class_pure_groups(rng, groups_per_class)
+    folds = group_class_folds(y, groups, n_splits=5, random_state=seed)
+    assert len(folds) == min(5, max(groups_per_class))
+    _check_folds(folds, y, groups)
+    validated = set().union(*(set(groups[val]) for _, val in folds))
+    assert validated == set(groups)  # every group is held out at least once
+
+
+def test_group_folds_with_groups_that_hold_every_class():
+    rng = np.random.default_rng(0)
+    y = np.tile(np.arange(3), 40)
+    groups = rng.integers(0, 4, size=len(y))
+    folds = group_class_folds(y, groups, n_splits=3, random_state=0)
+    _check_folds(folds, y, groups)
+
+
+def test_group_folds_refuse_a_class_with_one_group():
+    y, groups = _class_pure_groups(np.random.default_rng(0), (3, 1))
+    with pytest.raises(ValueError, match="at least 2 groups per class.*class 1: 1.*groups=None"):
+        group_class_folds(y, groups)
+
+
+def test_stratified_folds_are_used_without_groups():
+    y = np.repeat([0, 1, 2], [10, 10, 3])
+    folds = selection_folds(y, None, n_splits=5, random_state=0)
+    assert len(folds) == 3  # capped by the smallest class
+    for _, val in folds:
+        assert set(y[val]) == {0, 1, 2}
+    with pytest.raises(ValueError, match="at least 2 samples of every class"):
+        stratified_folds(np.array([0, 0, 0, 1]))
+
+
+# --- the estimator ----------------------------------------------------------------------------------------------
+
+
+def test_results_and_attributes(blobs):
+    X, y, Xt, yt = blobs
+    groups = np.arange(len(y)) % 3 + 10 * y  # 3 groups per class
+    est = _fast(cv=3, Cs=(0.1,)).fit(X, y, groups=groups)
+    names = [p["candidate"] for p in est.cv_results_["params"]]
+    assert names == ["lp", "l2-C0.1", "nmtune", "nmtune+lp", "nmtune+l2-C0.1"]
+    assert est.n_splits_ == 3 and {"split2_test_score", "rank_test_score"} <= set(est.cv_results_)
+    assert est.best_params_ == {"candidate": names[est.best_index_]}
+    assert est.best_score_ == est.cv_results_["mean_test_score"].max()
+    assert est.score(Xt, yt) > 0.95
+    np.testing.assert_allclose(est.predict_proba(Xt).sum(1), 1.0, rtol=1e-6)
+    assert est.transform(Xt).shape == Xt.shape
+
+
+def test_same_seed_same_model(blobs):
+    X, y, Xt, _ = blobs
+    a, b = _fast(cv=2).fit(X, y), _fast(cv=2).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(Xt), b.predict_proba(Xt))
+    np.testing.assert_array_equal(a.cv_results_["mean_test_score"], b.cv_results_["mean_test_score"])
+    c = _fast(cv=2, random_state=1).fit(X, y)
+    assert not all(np.array_equal(fa[1], fc[1]) for fa, fc in zip(a.folds_, c.folds_))
+
+
+def test_fold_models_without_refit(blobs):
+    X, y, Xt, yt = blobs
+    est = _fast(cv=2, refit=False, Cs=()).fit(X, y)
+    assert len(est.fold_estimators_) == 2 and not hasattr(est, "best_estimator_")
+    assert est.score(Xt, yt) > 0.95
+    with pytest.raises(ValueError, match="transform needs refit=True"):
+        est.transform(Xt)
+
+
+@pytest.mark.parametrize(
+    "kw,pattern",
+    [
+        ({"cv": 1}, "cv must be an integer >= 2; got 1"),
+        ({"Cs": (0.1, -1)}, "Cs must hold positive finite numbers"),
+        ({"Cs": "abc"}, "Cs must be a sequence of positive numbers"),
+    ],
+)
+def test_bad_options(blobs, kw, pattern):
+    X, y, _, _ = blobs
+    with pytest.raises(ValueError, match=pattern):
+        _fast(**kw).fit(X, y)
+
+
+def test_bad_groups(blobs):
+    X, y, _, _ = blobs
+    with pytest.raises(ValueError, match="X has 150 samples, groups has 149"):
+        _fast().fit(X, y, groups=np.zeros(149))
+    with pytest.raises(ValueError, match="at least 2 groups per class"):
+        _fast().fit(X, y, groups=y)  # one group per class: no fold could hold a class on both sides
+
+
+# --- what it selects -------------------------------------------------------------------------------------------
+
+
+def _grouped(X, y, rng, groups_per_class=3):
+    return y * 100 + rng.integers(0, groups_per_class, size=len(y))
+
+
+def test_stays_linear_when_the_classes_are_linearly_separable():
+    """Labels are a linear function of the features: the linear probe is optimal and must be chosen."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(240, 8)).astype(np.float32)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    est = _fast(cv=3, Cs=(), blend=False).fit(X, y, groups=_grouped(X, y, rng))
+    assert est.best_params_ == {"candidate": "lp"}, est.cv_results_["mean_test_score"]
+
+
+def test_adapts_when_the_classes_are_not_linearly_separable():
+    """XOR labels: no linear head beats chance, so NMTune (alone or blended) must be chosen."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(300, 4)).astype(np.float32)
+    y = ((X[:, 0] > 0) ^ (X[:, 1] > 0)).astype(int)
+    est = _fast(cv=3, nmtune_params={**FAST_NM, "epochs": 60}).fit(X, y, groups=_grouped(X, y, rng))
+    assert est.best_params_["candidate"].startswith("nmtune"), est.cv_results_["mean_test_score"]
+    assert est.best_score_ > 0.85
