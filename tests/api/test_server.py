@@ -141,14 +141,6 @@ def test_sigterm_finishes_request_in_flight(hash_encoder, texts):
             httpx.get(f"{url}/health", timeout=2)
 
 
-def test_cli_unknown_encoder_is_a_clear_error(capsys):
-    from nmtune.cli import main
-
-    assert main(["serve", "--encoder", "glove-5O", "--port", "0"]) == 2
-    err = capsys.readouterr().err
-    assert "Unknown encoder 'glove-5O'" in err and "glove-50" in err
-
-
 def test_image_encoders_are_refused(hash_encoder):
     from nmtune.api.server import create_app
 
@@ -159,20 +151,6 @@ def test_image_encoders_are_refused(hash_encoder):
         create_app(ImageEncoder())
     with pytest.raises(ValueError, match="max_batch must be an integer >= 1"):
         create_app(hash_encoder, max_batch=0)
-
-
-def test_serve_on_a_busy_port_says_so_before_loading_anything(capsys):
-    import socket
-
-    from nmtune.cli import main
-
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        held.listen()
-        port = held.getsockname()[1]
-        assert main(["serve", "--encoder", "no-such-encoder", "--port", str(port)]) == 2
-    err = capsys.readouterr().err
-    assert f"Cannot listen on 127.0.0.1:{port}" in err and "--port 0" in err
 
 
 def test_a_client_leaving_mid_body_is_answered_not_logged_as_a_server_error():

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 
 from nmtune.apps.tune import load_tuned, tune_features
-from nmtune.cli import main
 from nmtune.protocol import example_task
 
 
@@ -46,47 +45,6 @@ def test_tune_saves_and_reloads_with_identical_predictions(tmp_path, method, par
     assert np.array_equal(out["estimator"].predict(X), loaded["estimator"].predict(X))
     if hasattr(out["estimator"], "predict_proba"):
         np.testing.assert_array_equal(out["estimator"].predict_proba(X), loaded["estimator"].predict_proba(X))
-
-
-def test_tune_cli_and_missing_labels(tmp_path, capsys):
-    _files(tmp_path)
-    assert (
-        main(
-            [
-                "tune",
-                str(tmp_path / "train.npz"),
-                "--method",
-                "logreg",
-                "--param",
-                "C=0.5",
-                "--out",
-                str(tmp_path / "c.pt"),
-            ]
-        )
-        == 0
-    )
-    assert '"accuracy"' in capsys.readouterr().out
-    assert load_tuned(tmp_path / "c.pt")["config"]["params"] == {"C": 0.5}
-    assert (
-        main(["tune", str(tmp_path / "test.npy"), "--method", "logreg", "--out", str(tmp_path / "x.pt")]) == 2
-    )
-    assert "has no labels" in capsys.readouterr().err
-
-
-def test_tune_refuses_bad_params_and_a_folder_before_training(tmp_path, capsys, monkeypatch):
-    from nmtune.apps import tune as tune_mod
-
-    _files(tmp_path)
-    fitted = []
-    original = tune_mod.build_estimator
-    monkeypatch.setattr(tune_mod, "build_estimator", lambda *a, **k: fitted.append(a) or original(*a, **k))
-    args = ["tune", str(tmp_path / "train.npz"), "--method", "nmtune", "--no-progress"]
-    assert main([*args, "--param", "lamda=0.1", "--out", str(tmp_path / "m.pt")]) == 2
-    err = capsys.readouterr().err
-    assert "'lamda'" in err and "Did you mean 'lam'?" in err
-    assert main([*args, "--out", str(tmp_path)]) == 2
-    assert "is a folder" in capsys.readouterr().err
-    assert not fitted and not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
 
 
 def test_load_tuned_never_unpickles(tmp_path):

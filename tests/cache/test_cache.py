@@ -184,19 +184,3 @@ def test_checksum_verified_once_per_process_per_file(tmp_path, monkeypatch):
     for _ in range(3):
         get_features(PixelEncoder(), "optdigits", "test", cache=cache, progress=False)
     assert sorted(hashed) == ["X.npy", "y.npy"]
-
-
-@pytest.mark.parametrize("damage", ["empty_X", "bad_record", "no_keys"])
-def test_cache_verify_counts_and_reports_every_broken_entry(tmp_path, damage, capsys):
-    from nmtune.cli import main
-
-    cache = FeatureCache(tmp_path)
-    get_features(PixelEncoder(), "optdigits", "test", cache=cache, progress=False)
-    folder = next(p for p in tmp_path.iterdir() if p.is_dir())
-    if damage == "empty_X":
-        (folder / "X.npy").write_bytes(b"")
-    else:
-        (folder / "record.json").write_text("{not json" if damage == "bad_record" else "{}")
-    assert cache.verify() == [str(folder)]
-    assert main(["cache", "verify", "--cache-dir", str(tmp_path)]) == 1
-    assert "1 entries checked, 1 corrupted" in capsys.readouterr().out

@@ -1,6 +1,11 @@
 """End to end: a tiny real grid (GloVe-50 on R8, capped) through ``nmtune run`` and ``nmtune report``."""
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -61,3 +66,39 @@ def test_run_with_an_unknown_key_fails_naming_valid_keys(tmp_path, capsys):
     assert main(["run", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert "Did you mean 'encoders'" in err and "max_train" in err
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_parallel_grid_leaves_no_worker_alive(tmp_path):
+    script = tmp_path / "grid.py"
+    script.write_text(
+        "import sys\n"
+        "from nmtune.cli import main\n"
+        f"sys.exit(main(['run', '--config', {str(tmp_path / 'g.yaml')!r}, '--no-report', '--no-progress']))\n"
+    )
+    (tmp_path / "g.yaml").write_text(
+        "encoders: [glove-50]\nsuites: [r8]\nmethods: [nmtune]\nseeds: [0, 1, 2, 3, 4, 5]\nmax_train: 200\n"
+        f"max_eval: 50\nmin_steps: 20000\nn_jobs: 2\nstore: {tmp_path / 'r.sqlite'}\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    children = []
+    while time.time() < deadline and len(children) < 2:  # wait for the worker processes
+        out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout
+        children = [int(x) for x in out.split()]
+        time.sleep(0.5)
+    assert children, "the grid never started its workers"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    time.sleep(1)
+    alive = [pid for pid in children if os.path.exists(f"/proc/{pid}") and "zombie" not in _state(pid)]
+    assert not alive
+
+
+def _state(pid):
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return fh.read().lower()
+    except OSError:
+        return "zombie"

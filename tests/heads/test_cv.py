@@ -126,7 +126,7 @@ def test_fold_models_without_refit(blobs):
 @pytest.mark.parametrize(
     "kw,pattern",
     [
-        ({"cv": 1}, "cv must be an integer >= 2; got 1"),
+        ({"cv": 1}, "cv must be an integer >= 2; received 1"),
         ({"Cs": (0.1, -1)}, "Cs must hold positive finite numbers"),
         ({"Cs": "abc"}, "Cs must be a sequence of positive numbers"),
     ],

@@ -15,11 +15,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from nmtune._internal.validation import seed_from_random_state
+from nmtune._internal.validation import check_number, seed_from_random_state
 
 from ._candidates import Blend, candidate_family
 from ._data import validate_X, validate_y
-from .base import _check_number
 from .folds import selection_folds
 
 __all__ = ["NMTuneCV"]
@@ -120,7 +119,7 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.device = device
 
     def _check_params(self) -> None:
-        _check_number("cv", self.cv, low=2, integer=True)
+        check_number("cv", self.cv, low=2, integer=True)
         try:
             Cs = [float(c) for c in self.Cs]
         except (TypeError, ValueError):

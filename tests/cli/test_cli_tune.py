@@ -1,0 +1,56 @@
+"""``nmtune tune``: the command line over :func:`nmtune.apps.tune`."""
+
+import numpy as np
+
+from nmtune.apps.tune import load_tuned
+from nmtune.cli import main
+from nmtune.protocol import example_task
+
+
+def test_tune_cli_and_missing_labels(tmp_path, capsys):
+    _files(tmp_path)
+    assert (
+        main(
+            [
+                "tune",
+                str(tmp_path / "train.npz"),
+                "--method",
+                "logreg",
+                "--param",
+                "C=0.5",
+                "--out",
+                str(tmp_path / "c.pt"),
+            ]
+        )
+        == 0
+    )
+    assert '"accuracy"' in capsys.readouterr().out
+    assert load_tuned(tmp_path / "c.pt")["config"]["params"] == {"C": 0.5}
+    assert (
+        main(["tune", str(tmp_path / "test.npy"), "--method", "logreg", "--out", str(tmp_path / "x.pt")]) == 2
+    )
+    assert "has no labels" in capsys.readouterr().err
+
+
+def test_tune_refuses_bad_params_and_a_folder_before_training(tmp_path, capsys, monkeypatch):
+    from nmtune.apps import tune as tune_mod
+
+    _files(tmp_path)
+    fitted = []
+    original = tune_mod.build_estimator
+    monkeypatch.setattr(tune_mod, "build_estimator", lambda *a, **k: fitted.append(a) or original(*a, **k))
+    args = ["tune", str(tmp_path / "train.npz"), "--method", "nmtune", "--no-progress"]
+    assert main([*args, "--param", "lamda=0.1", "--out", str(tmp_path / "m.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "'lamda'" in err and "Did you mean 'lam'?" in err
+    assert main([*args, "--out", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert not fitted and not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def _files(tmp_path):
+    task = example_task(n_train=200)
+    np.savez(tmp_path / "train.npz", X=task.X_train, y=task.y_train)
+    np.save(tmp_path / "test.npy", task.evals[0].X)
+    np.save(tmp_path / "test_y.npy", task.evals[0].y)
+    return task
