@@ -46,7 +46,7 @@ AUGMENTATION = {
     "shift_px": (-1.0, 1.0),
     "stroke": {"thinner": 0.15, "same": 0.45, "bolder": 0.3, "boldest": 0.1},  # probabilities
     "blur_sigma_px": (0.0, 0.6),
-    "ink": (0.75, 1.0),
+    "ink": (0.8, 1.0),
     "noise_std": (0.0, 0.05),
 }
 _STROKE_SIZE = {"thinner": -2, "same": 0, "bolder": 2, "boldest": 3}  # grey erosion (<0) / dilation footprint
@@ -198,8 +198,8 @@ def augment(base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         size = _STROKE_SIZE[strokes[i]]
         if size > 0:
             g = grey_dilation(g, size=(size, size))
-        elif size < 0:
-            g = grey_erosion(g, size=(-size, -size))
+        elif size < 0:  # half of a one-pixel erosion: hairlines thin out without vanishing
+            g = 0.5 * (g + grey_erosion(g, size=(-size, -size)))
         hires[i] = g
     out = reduce2(hires)
     for i in range(n):

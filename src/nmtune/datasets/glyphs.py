@@ -47,6 +47,7 @@ __all__ = [
     "GlyphClasses",
     "glyph_classes",
     "render_glyphs",
+    "class_name",
 ]
 
 PRETRAIN_FAMILIES = ("dejavu-sans", "dejavu-serif", "dejavu-mono")
