@@ -52,6 +52,8 @@ def test_every_class_is_non_blank_and_distinct_in_every_style(classes):
     checks = [(PRETRAIN_FAMILIES, classes.pretrain + classes.downstream)]
     checks += [(family, classes.downstream) for family in HELD_OUT_FAMILIES]
     for families, cps in checks:
+        base = gr.base_glyphs(families, cps)  # (S, C, 64, 64): nothing drawn touches the canvas border
+        assert not base[..., [0, -1], :].any() and not base[..., :, [0, -1]].any()
         for style in _clean(families, cps):  # (C, 1024)
             norms = np.linalg.norm(style, axis=1)
             assert (style.max(axis=1) > 0.5).all()
