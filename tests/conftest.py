@@ -44,3 +44,15 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     """Keep the feature cache of every test out of the user's cache folder."""
     monkeypatch.setenv("NMTUNE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "nmtune-cache"))
     yield
+
+
+@pytest.fixture
+def tune_files(tmp_path):
+    """``train.npz`` (X, y), ``test.npy`` and ``test_y.npy`` of a small real task in ``tmp_path``; the task."""
+    from nmtune.protocol import example_task
+
+    task = example_task(n_train=200)
+    np.savez(tmp_path / "train.npz", X=task.X_train, y=task.y_train)
+    np.save(tmp_path / "test.npy", task.evals[0].X)
+    np.save(tmp_path / "test_y.npy", task.evals[0].y)
+    return task

@@ -2,15 +2,6 @@ import numpy as np
 import pytest
 
 from nmtune.apps.tune import load_tuned, tune_features
-from nmtune.protocol import example_task
-
-
-def _files(tmp_path):
-    task = example_task(n_train=200)
-    np.savez(tmp_path / "train.npz", X=task.X_train, y=task.y_train)
-    np.save(tmp_path / "test.npy", task.evals[0].X)
-    np.save(tmp_path / "test_y.npy", task.evals[0].y)
-    return task
 
 
 # The heads' paper defaults (batch 256, lr 1e-3) give one step per epoch on 200 rows; a smaller batch and a
@@ -23,12 +14,12 @@ def _files(tmp_path):
         ("lp", {"min_steps": 0}),
     ],
 )
-def test_tune_saves_and_reloads_with_identical_predictions(tmp_path, method, params):
+def test_tune_saves_and_reloads_with_identical_predictions(tmp_path, tune_files, method, params):
     if method != "logreg":
         heads = pytest.importorskip("nmtune.heads", reason="the neural heads are not installed")
         if not hasattr(heads, "NMTune"):
             pytest.skip("nmtune.heads does not export the heads yet")
-    task = _files(tmp_path)
+    task = tune_files
     out = tune_features(
         tmp_path / "train.npz",
         out=tmp_path / "m.pt",

@@ -1,14 +1,10 @@
 """``nmtune tune``: the command line over :func:`nmtune.apps.tune`."""
 
-import numpy as np
-
 from nmtune.apps.tune import load_tuned
 from nmtune.cli import main
-from nmtune.protocol import example_task
 
 
-def test_tune_cli_and_missing_labels(tmp_path, capsys):
-    _files(tmp_path)
+def test_tune_cli_and_missing_labels(tmp_path, tune_files, capsys):
     assert (
         main(
             [
@@ -32,10 +28,9 @@ def test_tune_cli_and_missing_labels(tmp_path, capsys):
     assert "has no labels" in capsys.readouterr().err
 
 
-def test_tune_refuses_bad_params_and_a_folder_before_training(tmp_path, capsys, monkeypatch):
+def test_tune_refuses_bad_params_and_a_folder_before_training(tmp_path, tune_files, capsys, monkeypatch):
     from nmtune.apps import tune as tune_mod
 
-    _files(tmp_path)
     fitted = []
     original = tune_mod.build_estimator
     monkeypatch.setattr(tune_mod, "build_estimator", lambda *a, **k: fitted.append(a) or original(*a, **k))
@@ -46,11 +41,3 @@ def test_tune_refuses_bad_params_and_a_folder_before_training(tmp_path, capsys, 
     assert main([*args, "--out", str(tmp_path)]) == 2
     assert "is a folder" in capsys.readouterr().err
     assert not fitted and not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
-
-
-def _files(tmp_path):
-    task = example_task(n_train=200)
-    np.savez(tmp_path / "train.npz", X=task.X_train, y=task.y_train)
-    np.save(tmp_path / "test.npy", task.evals[0].X)
-    np.save(tmp_path / "test_y.npy", task.evals[0].y)
-    return task

@@ -19,7 +19,7 @@ from typing import Any
 
 from nmtune.exceptions import unknown_name_error
 
-__all__ = ["Registry", "Prefix", "import_attr"]
+__all__ = ["Registry", "Prefix", "import_attr", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -184,10 +184,6 @@ class Registry:
     def patterns(self) -> list[str]:
         """The prefixed forms, e.g. ``["hf:<path-or-id>", ...]``, sorted by prefix."""
         return [self._prefixes[p].pattern for p in self.prefixes()]
-
-    def items(self) -> list[tuple[str, Any]]:
-        """``(name, entry)`` of every plain name, sorted by name."""
-        return [(n, self._names[n]) for n in self.names()]
 
     def prefix_items(self) -> list[tuple[str, Any]]:
         """``(prefix, entry)`` of every prefix, sorted by prefix."""

@@ -50,6 +50,21 @@ def analyze_feature_file(
         The metrics of :func:`nmtune.spectrum.spectrum_metrics` plus ``source``, ``n_labels`` (number of
         distinct labels or None), ``method`` and the paths written (``json``, ``png``).
     """
+    metrics, s = _spectrum(path, label_column, center, normalize_rows, method, progress)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    metrics["json"] = _write_json(out / "spectrum.json", metrics, s)
+    metrics["png"] = None
+    if plot:
+        from nmtune.spectrum.plot import plot_spectrum
+
+        title = f"{Path(path).name}: N={metrics['n_samples']}, D={metrics['dim']}{_options(center, normalize_rows)}"
+        metrics["png"] = str(plot_spectrum({Path(path).stem: s}, out / "spectrum.png", title=title))
+    return metrics
+
+
+def _spectrum(path, label_column, center, normalize_rows, method, progress) -> tuple[dict, np.ndarray]:
+    """Metrics (without output paths) and singular values (K,) of one feature file."""
     from nmtune.feature_files import load_feature_file
 
     X, y = load_feature_file(path, label_column=label_column)
@@ -64,19 +79,16 @@ def analyze_feature_file(
         "source": str(path),
         "n_labels": None if y is None else int(np.unique(y).size),
     }
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    json_path = out / "spectrum.json"
-    atomic_write_text(json_path, json.dumps({**metrics, "singular_values": s.tolist()}, indent=2))
-    metrics["json"] = str(json_path)
-    metrics["png"] = None
-    if plot:
-        from nmtune.spectrum.plot import plot_spectrum
+    return metrics, s
 
-        opts = "".join([", centred" if center else "", ", rows L2-normalised" if normalize_rows else ""])
-        title = f"{Path(path).name}: N={X.shape[0]}, D={X.shape[1]}{opts}"
-        metrics["png"] = str(plot_spectrum({Path(path).stem: s}, out / "spectrum.png", title=title))
-    return metrics
+
+def _write_json(path: Path, metrics: dict, s: np.ndarray) -> str:
+    atomic_write_text(path, json.dumps({**metrics, "singular_values": s.tolist()}, indent=2))
+    return str(path)
+
+
+def _options(center: bool, normalize_rows: bool) -> str:
+    return "".join([", centred" if center else "", ", rows L2-normalised" if normalize_rows else ""])
 
 
 def analyze_feature_files(
@@ -111,31 +123,24 @@ def analyze_feature_files(
     paths = [Path(p) for p in paths]
     if not paths:
         raise ValueError("Give at least one feature file.")
-    kw = dict(label_column=label_column, center=center, normalize_rows=normalize_rows, method=method)
     if len(paths) == 1:
+        kw = dict(label_column=label_column, center=center, normalize_rows=normalize_rows, method=method)
         return [analyze_feature_file(paths[0], out_dir, plot=plot, progress=progress, **kw)]
     stems = [p.stem for p in paths]
     names = [f"{i + 1}-{st}" if stems.count(st) > 1 else st for i, st in enumerate(stems)]
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     results, spectra = [], {}
     for path, name in zip(paths, names):
-        m = analyze_feature_file(path, out / f".{name}", plot=False, progress=progress, **kw)
-        tmp = Path(m["json"])
-        data = json.loads(tmp.read_text())
-        json_path = out / f"spectrum-{name}.json"
-        atomic_write_text(json_path, json.dumps(data, indent=2))
-        tmp.unlink()
-        tmp.parent.rmdir()
-        m["json"] = str(json_path)
-        spectra[name] = np.asarray(data["singular_values"])
-        results.append(m)
+        metrics, spectra[name] = _spectrum(path, label_column, center, normalize_rows, method, progress)
+        metrics["json"] = _write_json(out / f"spectrum-{name}.json", metrics, spectra[name])
+        metrics["png"] = None
+        results.append(metrics)
     if plot:
         from nmtune.spectrum.plot import plot_spectrum
 
-        opts = "".join([", centred" if center else "", ", rows L2-normalised" if normalize_rows else ""])
-        png = plot_spectrum(
-            spectra, out / "spectrum.png", title=f"{len(paths)} feature files{opts}", normalize=True
-        )
+        title = f"{len(paths)} feature files{_options(center, normalize_rows)}"
+        png = str(plot_spectrum(spectra, out / "spectrum.png", title=title, normalize=True))
         for m in results:
-            m["png"] = str(png)
+            m["png"] = png
     return results

@@ -202,12 +202,13 @@ def _resolve(name: str):
     if not isinstance(name, str) or not name:
         raise TypeError(f"A dataset name must be a non-empty string; received {name!r}.")
     size = None
+    found = DATASETS.find(name)
     m = _SIZE_SUFFIX.match(name)
-    if m and DATASETS.find(name) is None:
+    if found is None and m:
         name, size = m.group("base"), int(m.group("size"))
         if not 1 <= size <= 1024:
             raise ValueError(f"Image size suffix must be between 1 and 1024 pixels; received @{size}.")
-    found = DATASETS.find(name)
+        found = DATASETS.find(name)
     if found is None:
         raise unknown_name_error("dataset", name, list_datasets() + _patterns())
     entry, rest = found
