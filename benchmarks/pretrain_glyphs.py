@@ -29,6 +29,8 @@ def main() -> None:
     p.add_argument("--noise", type=float, default=0.0)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--width", type=int, default=16)
+    p.add_argument("--stem-stride", type=int, default=1, choices=[1, 2])
+    p.add_argument("--n-train", type=int, default=None, help="stratified subset of the training split")
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
@@ -43,11 +45,12 @@ def main() -> None:
         dataset=args.dataset,
         noise=args.noise,
         seed=args.seed,
-        n_train=None,
+        n_train=args.n_train,
         n_test=None,
         epochs=args.epochs,
         lr=args.lr,
         width=args.width,
+        stem_stride=args.stem_stride,
         augment=False,
     )
     ckpt = pretrain(config, data=data, device="cpu", progress=False)

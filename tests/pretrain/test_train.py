@@ -65,3 +65,21 @@ def test_bad_inputs_are_explained():
         SmallResNet(norm="layer")
     with pytest.raises(FileNotFoundError, match="nmtune pretrain"):
         load_checkpoint("/nonexistent/ck.pt")
+
+
+def test_stem_stride_two_halves_the_resolution_and_round_trips_through_a_checkpoint(tmp_path):
+    """stem_stride=2 keeps D = 4 width and the encoder rebuilds it from the checkpoint's config."""
+    from nmtune.pretrain.encoder import load_pretrained_encoder
+
+    net = SmallResNet(width=4, stem_stride=2)
+    assert net(torch.zeros(2, 1, 32, 32)).shape == (2, 16)
+    assert net.stem[0].stride == (2, 2)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 16, 16), dtype=np.float32), np.arange(40) % 4
+    cfg = PretrainConfig(n_train=None, n_test=None, epochs=1, width=4, stem_stride=2, augment=False)
+    ckpt = pretrain(cfg, data=(x, y, x, y, 4), out=tmp_path / "c.pt", progress=False)
+    assert ckpt["config"]["stem_stride"] == 2
+    enc = load_pretrained_encoder(tmp_path / "c.pt")
+    assert enc.model.stem[0].stride == (2, 2) and enc.encode(x[:3], progress=False).shape == (3, 16)
+    with pytest.raises(ValueError, match="stem_stride"):
+        PretrainConfig(stem_stride=3)

@@ -28,6 +28,12 @@ def register(subparsers) -> None:
     p.add_argument("--width", type=int)
     p.add_argument("--depth", type=int)
     p.add_argument("--norm", choices=["batch", "group", "none"])
+    p.add_argument("--stem-stride", type=int, choices=[1, 2], help="2 halves the resolution at the stem")
+    p.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="no random shifts and flips (glyphs: a flip turns b into d)",
+    )
     p.add_argument("--amp", action="store_true", help="mixed precision (float16 on CUDA, bfloat16 on CPU)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--no-progress", action="store_true")
@@ -44,6 +50,8 @@ def _run(args) -> int:
         "width": args.width,
         "depth": args.depth,
         "norm": args.norm,
+        "stem_stride": args.stem_stride,
+        "augment": False if args.no_augment else None,
     }
     values = {k: v for k, v in fields.items() if v is not None}
     for key in ("n_train", "n_test"):

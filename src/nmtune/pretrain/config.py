@@ -37,7 +37,7 @@ class PretrainConfig:
         (split across processes under DDP).
     augment : bool
         Random 2-pixel shifts (zero padding) and horizontal flips.
-    arch, width, depth, norm
+    arch, width, depth, norm, stem_stride
         Backbone (see :func:`nmtune.pretrain.models.build_backbone`).
     amp : bool
         Mixed precision: float16 with gradient scaling on CUDA, bfloat16 on CPU.
@@ -59,6 +59,7 @@ class PretrainConfig:
     width: int = 16
     depth: int = 1
     norm: str = "batch"
+    stem_stride: int = 1
     amp: bool = False
 
     def __post_init__(self):
@@ -70,6 +71,8 @@ class PretrainConfig:
                 name, getattr(self, name), low=10, integer=True, allow_none=True, hint=" (null: whole split)"
             )
         check_number("lr", self.lr, low=0, low_open=True)
+        if self.stem_stride not in (1, 2):
+            raise ValueError(f"stem_stride must be 1 or 2; received {self.stem_stride!r}.")
         if self.norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}; received {self.norm!r}.")
 

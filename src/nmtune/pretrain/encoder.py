@@ -50,7 +50,13 @@ class PretrainedEncoder(Encoder):
                     f"The checkpoint {str(path)!r} holds a custom backbone ({cfg['arch']}); "
                     "pass an instance of it: load_pretrained_encoder(path, backbone=MyBackbone(...))."
                 )
-            backbone = build_backbone(cfg["arch"], width=cfg["width"], depth=cfg["depth"], norm=cfg["norm"])
+            backbone = build_backbone(
+                cfg["arch"],
+                width=cfg["width"],
+                depth=cfg["depth"],
+                norm=cfg["norm"],
+                stem_stride=cfg.get("stem_stride", 1),  # checkpoints written before the option: 1
+            )
         backbone.load_state_dict(ckpt["state_dict"], strict=True)
         backbone.eval()
         super().__init__(name or f"pretrained:{path}", int(ckpt["feature_dim"]), "image")

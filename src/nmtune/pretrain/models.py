@@ -69,18 +69,32 @@ class SmallResNet(nn.Module):
     norm : {"batch", "group", "none"}, default="batch"
         Normalisation layer. ``"group"`` makes a mini-batch split across processes (DDP) compute exactly the
         same gradients as one process on the whole batch, which the tests use.
+    stem_stride : {1, 2}, default=1
+        Stride of the stem convolution. 2 halves the resolution before the first stage, which cuts the
+        compute about 4x (a width-32 ResNet-8 with ``stem_stride=2``, D = 128, costs about a fifth of a
+        width-32 one at full resolution on 32x32 inputs).
     """
 
-    def __init__(self, width: int = 16, depth: int = 1, in_channels: int = 1, norm: str = "batch"):
+    def __init__(
+        self,
+        width: int = 16,
+        depth: int = 1,
+        in_channels: int = 1,
+        norm: str = "batch",
+        stem_stride: int = 1,
+    ):
         super().__init__()
-        if width < 1 or depth < 1:
+        if width < 1 or depth < 1 or stem_stride not in (1, 2):
             raise ValueError(
-                f"SmallResNet needs width >= 1 and depth >= 1; received width={width}, depth={depth}."
+                "SmallResNet needs width >= 1, depth >= 1 and stem_stride 1 or 2; received "
+                f"width={width}, depth={depth}, stem_stride={stem_stride!r}."
             )
         if norm not in NORMS:
             raise unknown_name_error("normalisation", norm, NORMS)
         self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, width, 3, padding=1, bias=norm == "none"), _norm(norm, width), nn.ReLU()
+            nn.Conv2d(in_channels, width, 3, stride=stem_stride, padding=1, bias=norm == "none"),
+            _norm(norm, width),
+            nn.ReLU(),
         )
         stages, c_in = [], width
         for i, c_out in enumerate((width, 2 * width, 4 * width)):
@@ -92,7 +106,7 @@ class SmallResNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features ``(B, num_features)`` of images ``(B, in_channels, H, W)``."""
-        x = self.stages(self.stem(x))  # (B, 4 width, H/4, W/4)
+        x = self.stages(self.stem(x))  # (B, 4 width, H/(4 stem_stride), W/(4 stem_stride))
         return x.mean(dim=(2, 3))  # (B, D)
 
 
@@ -124,7 +138,7 @@ class Classifier(nn.Module):
 
 
 def build_backbone(
-    arch: str = "resnet", *, width: int = 16, depth: int = 1, norm: str = "batch"
+    arch: str = "resnet", *, width: int = 16, depth: int = 1, norm: str = "batch", stem_stride: int = 1
 ) -> nn.Module:
     """Build a registered backbone from its config fields.
 
@@ -133,7 +147,7 @@ def build_backbone(
     arch : {"resnet"}
         Architecture name. Other modules can be plugged in directly through
         :func:`nmtune.pretrain.pretrain` (argument ``backbone``).
-    width, depth, norm
+    width, depth, norm, stem_stride
         See :class:`SmallResNet`.
 
     Returns
@@ -142,5 +156,5 @@ def build_backbone(
         A backbone with ``num_features``.
     """
     if arch == "resnet":
-        return SmallResNet(width=width, depth=depth, norm=norm)
+        return SmallResNet(width=width, depth=depth, norm=norm, stem_stride=stem_stride)
     raise unknown_name_error("backbone architecture", arch, ["resnet"])

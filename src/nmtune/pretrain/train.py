@@ -159,7 +159,13 @@ def pretrain(
         net = (
             backbone
             if backbone is not None
-            else build_backbone(config.arch, width=config.width, depth=config.depth, norm=config.norm)
+            else build_backbone(
+                config.arch,
+                width=config.width,
+                depth=config.depth,
+                norm=config.norm,
+                stem_stride=config.stem_stride,
+            )
         )
         model = Classifier(net, n_classes)
     model.to(dev)
