@@ -18,6 +18,7 @@ def _heads_available() -> bool:
 # the paper's heads when present, plus scikit-learn's logistic regression (always available) as a linear probe
 METHODS = ("lp", "mlp", "nmtune", "logreg") if _heads_available() else ("logreg",)
 TINY = StudyConfig(
+    setup="fashion",
     gammas=(0.0, 0.1),
     seeds=(0,),
     pretrain={"n_train": 300, "n_test": 100, "epochs": 1, "width": 4},
@@ -113,3 +114,76 @@ def test_parallel_evaluation_matches_serial(tmp_path):
     assert set(parallel["summary"]) == set(serial["summary"])
     with pytest.raises(ValueError, match="n_jobs"):
         run_study(cfg, tmp_path / "bad", n_jobs=0)
+
+
+TINY_GLYPHS = StudyConfig(
+    gammas=(0.0, 0.3),
+    seeds=(0,),
+    pretrain={"dataset": "glyphs-pretrain:12", "epochs": 1, "width": 4},
+    fractions=(1.0,),
+    head_epochs=2,
+    head_batch_size=64,
+    head_min_steps=6,
+    max_train=124,
+    max_test=62,
+    methods=METHODS,
+    probe=METHODS[0],
+)
+
+
+@pytest.mark.slow
+def test_glyph_study_resumes_after_an_interruption(tmp_path, monkeypatch):
+    """Killed while evaluating its second model, the study keeps the first record and both checkpoints."""
+    from nmtune.pretrain import study
+
+    real = study._evaluate_checkpoint
+    calls = []
+
+    def interrupted(path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(study, "_evaluate_checkpoint", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(TINY_GLYPHS, tmp_path, progress=False, device="cpu")
+    records = sorted(p.name for p in (tmp_path / "records").iterdir())
+    assert records == ["g0_s0.json"]  # written as soon as its model was done
+    ckpts = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "checkpoints").iterdir()}
+    assert set(ckpts) == {"g0_s0.pt", "g0.3_s0.pt"}
+    first = (tmp_path / "records" / "g0_s0.json").stat().st_mtime_ns
+
+    monkeypatch.setattr(study, "_evaluate_checkpoint", real)
+    result = run_study(TINY_GLYPHS, tmp_path, progress=False, device="cpu")
+    assert (tmp_path / "records" / "g0_s0.json").stat().st_mtime_ns == first  # not recomputed
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "checkpoints").iterdir()} == ckpts  # reused
+    rec = json.loads((tmp_path / "records" / "g0.3_s0.json").read_text())
+    assert rec["checkpoint"]["config"]["dataset"] == "glyphs-pretrain:12"
+    assert rec["checkpoint"]["config"]["stem_stride"] == 2 and rec["checkpoint"]["feature_dim"] == 16
+    assert {r["domain"] for r in rec["rows"]} == {
+        "glyphs-id",
+        "glyphs-ood:stix",
+        "glyphs-ood:cm",
+        "mnist-5k",
+        "optdigits",
+    }
+    assert {r["domain"]: r["kind"] for r in rec["rows"] if r["task"] == "glyphs-id"} == {
+        "glyphs-id": "id",
+        "glyphs-ood:stix": "ood",
+        "glyphs-ood:cm": "ood",
+    }
+    assert set(result["summary"]["id_lp"]) == {"0.0", "0.3"}
+    assert all(v["mde"] != v["mde"] for v in result["verdicts"])  # one seed: no MDE (NaN) either
+
+
+def test_study_setup_and_objective_are_validated():
+    with pytest.raises(ValueError, match="set-up"):
+        StudyConfig(setup="imagenet")
+    with pytest.raises(ValueError, match="objective"):
+        StudyConfig(objective="mae")
+    cfg = StudyConfig()
+    pcfg = cfg.pretrain_config(0.2, 1)
+    assert (pcfg.dataset, pcfg.width, pcfg.stem_stride, pcfg.augment) == ("glyphs-pretrain:300", 32, 2, False)
+    assert StudyConfig(setup="fashion").pretrain_config(0.2, 1).dataset == "fashion-mnist"
+    assert StudyConfig(pretrain={"epochs": 2}).pretrain_config(0.0, 0).epochs == 2

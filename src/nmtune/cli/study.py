@@ -9,6 +9,14 @@ def register(subparsers) -> None:
     p.add_argument("name", choices=["noisy-pretrain"])
     p.add_argument("--config", help="YAML file of StudyConfig fields (unknown keys are errors)")
     p.add_argument("--out", default="study-noisy-pretrain", help="output folder (re-running resumes)")
+    p.add_argument(
+        "--setup", choices=["glyphs", "fashion"], help="override: glyph (default) or Fashion-MNIST study"
+    )
+    p.add_argument(
+        "--objective",
+        choices=["supervised", "contrastive"],
+        help="override: noisy labels (default) or image-caption pairs with caption swaps",
+    )
     p.add_argument("--gammas", type=float, nargs="+", help="override: noise rates, e.g. 0 0.05 0.1 0.2 0.3")
     p.add_argument("--seeds", type=int, nargs="+", help="override: pre-training seeds")
     p.add_argument("--fractions", type=float, nargs="+", help="override: downstream training fractions")
@@ -31,7 +39,14 @@ def _run(args) -> int:
     if args.jobs < 0:
         raise ValueError(f"--jobs must be 0 (one per CPU core) or a positive count; received {args.jobs}.")
     n_jobs = args.jobs or (os.cpu_count() or 1)
-    config = load_study_config(args.config, gammas=args.gammas, seeds=args.seeds, fractions=args.fractions)
+    config = load_study_config(
+        args.config,
+        setup=args.setup,
+        objective=args.objective,
+        gammas=args.gammas,
+        seeds=args.seeds,
+        fractions=args.fractions,
+    )
     result = run_study(config, args.out, progress=not args.no_progress, device=args.device, n_jobs=n_jobs)
     print((__import__("pathlib").Path(args.out) / "verdict.md").read_text())
     print(f"wrote {args.out}/ (summary.json, verdict.md, figures) in {result['wall_time_s']:.0f} s")

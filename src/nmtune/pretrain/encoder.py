@@ -61,6 +61,7 @@ class PretrainedEncoder(Encoder):
         backbone.eval()
         super().__init__(name or f"pretrained:{path}", int(ckpt["feature_dim"]), "image")
         self.model = backbone
+        self.checkpoint_path = os.fspath(path)
         self.checkpoint_info = {k: v for k, v in ckpt.items() if k != "state_dict"}
         self.input_shape = tuple(int(s) for s in ckpt["input_shape"])
         self._weights_digest = state_dict_digest(ckpt["state_dict"])

@@ -10,6 +10,8 @@ Rules (stated before any result is seen, never tuned):
 - ``lo > 0``: **reproduced**. ``hi < 0``: **not reproduced** (the opposite effect is significant).
   ``-margin < lo`` and ``hi < margin``: **not reproduced** (the effect is shown to be smaller than ``margin``,
   i.e. absent). Otherwise, or with fewer than 2 seeds: **inconclusive**.
+- Every verdict also carries the minimum detectable effect (MDE) of its test at 80 % power with the seeds
+  used, so that "inconclusive" can be read as "too few seeds for an effect of the paper's size" or not.
 - Claims that must hold for every gamma > 0 ("always") are reproduced only if reproduced for each gamma, not
   reproduced if any gamma is not reproduced, inconclusive otherwise.
 
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nmtune._internal.stats import t_interval
+from nmtune._internal.stats import minimum_detectable_effect, t_interval
 
 __all__ = [
     "mean_ci",
@@ -70,7 +72,11 @@ def decide(lo: float, hi: float, margin: float) -> str:
 
 @dataclass(frozen=True)
 class Verdict:
-    """One claim's verdict with its evidence (effect mean and CI, per-gamma details)."""
+    """One claim's verdict with its evidence (effect mean and CI, per-gamma details).
+
+    ``mde`` is the minimum detectable effect at 80 % power with the seeds used
+    (:func:`nmtune._internal.stats.minimum_detectable_effect`), NaN with fewer than 2 seeds.
+    """
 
     claim: str
     verdict: str
@@ -78,6 +84,7 @@ class Verdict:
     ci: tuple[float, float]
     rule: str
     details: dict = field(default_factory=dict)
+    mde: float = math.nan
 
     def to_markdown(self) -> str:
         """One bullet line; an interval that cannot be computed is said so, never printed as NaN."""
@@ -93,7 +100,8 @@ class Verdict:
             return "no effect estimate (missing results)"
         if not (math.isfinite(lo) and math.isfinite(hi)):
             return f"effect {self.effect:+.4f} {format_ci(lo, hi)}"
-        return f"effect {self.effect:+.4f} (95 % CI {format_ci(lo, hi)})"
+        mde = f", MDE {self.mde:.4f}" if math.isfinite(self.mde) else ""
+        return f"effect {self.effect:+.4f} (95 % CI {format_ci(lo, hi)}{mde})"
 
 
 def _arr(table: dict, gamma: float) -> np.ndarray:
@@ -102,7 +110,7 @@ def _arr(table: dict, gamma: float) -> np.ndarray:
 
 def _verdict(claim, d, margin, rule, **details) -> Verdict:
     m, lo, hi = mean_ci(d)
-    return Verdict(claim, decide(lo, hi, margin), m, (lo, hi), rule, details)
+    return Verdict(claim, decide(lo, hi, margin), m, (lo, hi), rule, details, minimum_detectable_effect(d))
 
 
 def _slopes(table: dict) -> np.ndarray:
@@ -155,6 +163,8 @@ def _claim_slight_noise(summary: dict, acc_margin: float) -> Verdict:
     claim = "slight noise (5-10 %) improves ID LP accuracy"
     try:
         slight = [g for g in (0.05, 0.1) if g in summary["id_lp"]]
+        if not slight:
+            raise KeyError("no slight noise rate")
         d = np.mean([_arr(summary["id_lp"], g) for g in slight], axis=0) - _arr(summary["id_lp"], 0.0)
     except (KeyError, ValueError):
         return Verdict(claim, INCONCLUSIVE, math.nan, (math.nan, math.nan), "missing gamma 0, 5 % or 10 %")
@@ -184,8 +194,9 @@ def _claim_noise_hurts_ood(summary: dict, acc_margin: float) -> Verdict:
     if per:  # effect and CI of the per-seed mean over gamma > 0 of OOD(0) - OOD(gamma)
         d_all = np.mean([_arr(summary["ood_lp"], 0.0) - _arr(summary["ood_lp"], g) for g in per], axis=0)
         mean_d, lo_d, hi_d = mean_ci(d_all)
+        mde = minimum_detectable_effect(d_all)
     else:
-        mean_d, lo_d, hi_d = math.nan, math.nan, math.nan
+        mean_d, lo_d, hi_d, mde = math.nan, math.nan, math.nan, math.nan
     return Verdict(
         "noise always hurts OOD LP accuracy",
         overall,
@@ -194,6 +205,7 @@ def _claim_noise_hurts_ood(summary: dict, acc_margin: float) -> Verdict:
         "every gamma>0: CI of OOD(0) - OOD(gamma) per seed excludes 0 (effect and CI: the per-seed mean "
         "over gammas)",
         {f"{100 * g:g}%": f"{v.evidence()} {v.verdict}" for g, v in per.items()},
+        mde,
     )
 
 
