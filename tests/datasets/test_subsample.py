@@ -66,3 +66,16 @@ def test_capped_names_live_in_datasets_and_keep_class_proportions():
     assert dataset_fingerprint(name).startswith("cap300-v1:")
     with pytest.raises(ValueError, match="'cap:<n>:<dataset>' with n >= 1"):
         load_dataset("cap:0:optdigits", "train")
+
+
+def test_stratified_subset_exact_size_proportional_and_seeded():
+    from nmtune.datasets import stratified_subset
+
+    y = np.repeat(np.arange(4), [50, 30, 15, 5])
+    idx = stratified_subset(y, 40, 3)
+    assert idx.size == 40 and np.all(np.diff(idx) > 0) and idx.dtype == np.int64
+    assert np.bincount(y[idx]).tolist() == [20, 12, 6, 2]  # 40 % of every class
+    assert np.array_equal(idx, stratified_subset(y, 40, 3))
+    assert not np.array_equal(idx, stratified_subset(y, 40, 4))
+    assert np.array_equal(stratified_subset(y, None), np.arange(100))
+    assert np.array_equal(stratified_subset(y, 500), np.arange(100))

@@ -14,7 +14,7 @@ from nmtune.datasets._base import (
 )
 from nmtune.datasets.capped import capped_name
 from nmtune.datasets.groups import dataset_groups
-from nmtune.datasets.subsample import cap_indices, stratified_fraction, stratified_split
+from nmtune.datasets.subsample import cap_indices, stratified_fraction, stratified_split, stratified_subset
 
 __all__ = [
     "Dataset",
@@ -23,6 +23,7 @@ __all__ = [
     "dataset_splits",
     "dataset_fingerprint",
     "stratified_fraction",
+    "stratified_subset",
     "stratified_split",
     "cap_indices",
     "capped_name",

@@ -13,7 +13,7 @@ import numpy as np
 
 from nmtune._internal.validation import check_random_state
 
-__all__ = ["stratified_fraction", "stratified_split", "cap_indices"]
+__all__ = ["stratified_fraction", "stratified_split", "stratified_subset", "cap_indices"]
 
 
 def _class_permutations(labels: np.ndarray, random_state) -> list[np.ndarray]:
@@ -113,3 +113,36 @@ def cap_indices(labels, cap: int | None, random_state: int = 0) -> np.ndarray:
     if cap is None or cap >= n:
         return np.arange(n, dtype=np.int64)
     return stratified_fraction(labels, cap / n, random_state)
+
+
+def stratified_subset(labels, n: int | None, random_state: int = 0) -> np.ndarray:
+    """Indices of a stratified random subset of exactly ``n`` rows (all rows when ``n`` is None or >= N).
+
+    scikit-learn's ``train_test_split(..., train_size=n, stratify=labels)``: exactly ``n`` rows, class
+    counts as close to proportional as integers allow (so ``n`` must be at least the number of classes). The
+    pre-training subsets and the study's downstream subsets use it; the protocol uses
+    :func:`stratified_fraction` (a fraction of each class) and :func:`cap_indices`.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (N,)
+        Labels.
+    n : int or None
+        Number of rows to keep.
+    random_state : int
+        Seed of the subset.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 sorted indices, shape (min(n, N),).
+    """
+    labels = np.asarray(labels)
+    if n is None or n >= len(labels):
+        return np.arange(len(labels), dtype=np.int64)
+    from sklearn.model_selection import train_test_split
+
+    idx, _ = train_test_split(
+        np.arange(len(labels)), train_size=n, stratify=labels, random_state=random_state
+    )
+    return np.sort(idx).astype(np.int64)

@@ -169,9 +169,9 @@ def load_study_config(path: str | os.PathLike | None = None, **overrides) -> Stu
 
 
 def _subset(y, n, seed):
-    from nmtune.pretrain.train import _stratified_subset
+    from nmtune.datasets import stratified_subset
 
-    return _stratified_subset(np.asarray(y), n, seed)
+    return stratified_subset(np.asarray(y), n, seed)
 
 
 def _tasks(config: StudyConfig) -> list[dict]:

@@ -28,9 +28,9 @@ SETUPS = ("glyphs", "fashion")
 
 
 def _subset(y, n, seed) -> np.ndarray:
-    from nmtune.pretrain.train import _stratified_subset
+    from nmtune.datasets import stratified_subset
 
-    return _stratified_subset(np.asarray(y), n, seed)
+    return stratified_subset(np.asarray(y), n, seed)
 
 
 def _take(ds, n, seed):

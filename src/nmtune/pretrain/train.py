@@ -44,21 +44,12 @@ def prepare_images(images) -> torch.Tensor:
     return ((x - 0.5) / 0.5).unsqueeze(1)
 
 
-def _stratified_subset(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
-    if n is None or n >= len(y):
-        return np.arange(len(y))
-    from sklearn.model_selection import train_test_split
-
-    idx, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
-    return np.sort(idx)
-
-
 def _load_data(config: PretrainConfig):
-    from nmtune.datasets import load_dataset
+    from nmtune.datasets import load_dataset, stratified_subset
 
     train, test = load_dataset(config.dataset, "train"), load_dataset(config.dataset, "test")
-    tr = _stratified_subset(np.asarray(train.labels), config.n_train, config.subset_seed)
-    te = _stratified_subset(np.asarray(test.labels), config.n_test, config.subset_seed)
+    tr = stratified_subset(np.asarray(train.labels), config.n_train, config.subset_seed)
+    te = stratified_subset(np.asarray(test.labels), config.n_test, config.subset_seed)
     n_classes = len(train.class_names)
     return (
         np.asarray(train.inputs)[tr],
@@ -209,9 +200,11 @@ def _prepare_data(config: PretrainConfig, data: tuple | None):
     if data is None:
         x_tr, y_tr, x_te, y_te, n_classes = _load_data(config)
     else:
+        from nmtune.datasets import stratified_subset
+
         x_tr, y_tr, x_te, y_te, n_classes = data
-        tr = _stratified_subset(np.asarray(y_tr), config.n_train, config.subset_seed)
-        te = _stratified_subset(np.asarray(y_te), config.n_test, config.subset_seed)
+        tr = stratified_subset(np.asarray(y_tr), config.n_train, config.subset_seed)
+        te = stratified_subset(np.asarray(y_te), config.n_test, config.subset_seed)
         x_tr, y_tr = np.asarray(x_tr)[tr], np.asarray(y_tr)[tr]
         x_te, y_te = np.asarray(x_te)[te], np.asarray(y_te)[te]
     y_noisy, report = symmetric_noise(
