@@ -1,17 +1,23 @@
-"""Noisy pre-training of small backbones and the noisy pre-training study (paper Sec. 2, App. A)."""
+"""Pre-training of small backbones (supervised or contrastive) and the noisy pre-training study (Sec. 2, App. A)."""
 
-from nmtune.pretrain.config import PretrainConfig, config_from_dict
+from nmtune.pretrain.config import ContrastiveConfig, PretrainConfig, config_from_dict
+from nmtune.pretrain.contrastive import pretrain_contrastive
 from nmtune.pretrain.models import Classifier, SmallResNet, build_backbone
 from nmtune.pretrain.train import load_checkpoint, pretrain
+from nmtune.pretrain.zero_shot import zero_shot_accuracy, zero_shot_predict
 
 __all__ = [
     "PretrainConfig",
+    "ContrastiveConfig",
     "config_from_dict",
     "SmallResNet",
     "Classifier",
     "build_backbone",
     "pretrain",
     "load_checkpoint",
+    "pretrain_contrastive",
+    "zero_shot_predict",
+    "zero_shot_accuracy",
     "load_pretrained_encoder",
 ]
 

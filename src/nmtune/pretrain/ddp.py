@@ -26,6 +26,8 @@ def _worker(rank, world_size, port, config, data, folder, backend):
     import torch
     import torch.distributed as dist
 
+    from nmtune.pretrain.config import ContrastiveConfig
+    from nmtune.pretrain.contrastive import pretrain_contrastive
     from nmtune.pretrain.train import pretrain
 
     os.environ.update(
@@ -34,7 +36,8 @@ def _worker(rank, world_size, port, config, data, folder, backend):
     torch.set_num_threads(1)
     dist.init_process_group(backend, rank=rank, world_size=world_size)
     try:
-        ckpt = pretrain(config, data=data, device="cpu", progress=False)
+        train = pretrain_contrastive if isinstance(config, ContrastiveConfig) else pretrain
+        ckpt = train(config, data=data, device="cpu", progress=False)
         torch.save(ckpt, Path(folder) / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
@@ -45,10 +48,11 @@ def spawn_pretrain(config, world_size: int = 2, *, data=None, backend: str = "gl
 
     Parameters
     ----------
-    config : PretrainConfig
+    config : PretrainConfig or ContrastiveConfig
+        A ``ContrastiveConfig`` runs :func:`nmtune.pretrain.pretrain_contrastive` instead.
     world_size : int, default=2
     data : tuple, optional
-        As in :func:`nmtune.pretrain.pretrain`.
+        As in :func:`nmtune.pretrain.pretrain` (or ``pretrain_contrastive``).
     backend : str, default="gloo"
 
     Returns
