@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from nmtune._internal.files import atomic_path
+from nmtune.datasets.subsample import stratified_subset
 from nmtune.losses.contrastive import clip_loss
 from nmtune.pretrain.config import ContrastiveConfig
 from nmtune.pretrain.models import build_backbone
@@ -39,7 +40,6 @@ from nmtune.pretrain.train import (
     _dist_info,
     _jsonable,
     _resolve_device,
-    _stratified_subset,
     prepare_images,
 )
 
@@ -101,8 +101,8 @@ def _load_data(config: ContrastiveConfig, data):
             "data must be (x_train, y_train, x_test, y_test, class_names) with at least 2 class names (the "
             f"captions); received {class_names!r} as the last item."
         )
-    tr = _stratified_subset(np.asarray(y_tr), config.n_train, config.subset_seed)
-    te = _stratified_subset(np.asarray(y_te), config.n_test, config.subset_seed)
+    tr = stratified_subset(np.asarray(y_tr), config.n_train, config.subset_seed)
+    te = stratified_subset(np.asarray(y_te), config.n_test, config.subset_seed)
     return (
         np.asarray(x_tr)[tr],
         np.asarray(y_tr)[tr].astype(np.int64),
