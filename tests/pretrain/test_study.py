@@ -116,19 +116,7 @@ def test_parallel_evaluation_matches_serial(tmp_path):
         run_study(cfg, tmp_path / "bad", n_jobs=0)
 
 
-TINY_GLYPHS = StudyConfig(
-    gammas=(0.0, 0.3),
-    seeds=(0,),
-    pretrain={"dataset": "glyphs-pretrain:12", "epochs": 1, "width": 4},
-    fractions=(1.0,),
-    head_epochs=2,
-    head_batch_size=64,
-    head_min_steps=6,
-    max_train=124,
-    max_test=62,
-    methods=METHODS,
-    probe=METHODS[0],
-)
+TINY_GLYPHS = load_study_config("glyphs-tiny", methods=METHODS, probe=METHODS[0])
 
 
 @pytest.mark.slow
@@ -187,3 +175,26 @@ def test_study_setup_and_objective_are_validated():
     assert (pcfg.dataset, pcfg.width, pcfg.stem_stride, pcfg.augment) == ("glyphs-pretrain:300", 32, 2, False)
     assert StudyConfig(setup="fashion").pretrain_config(0.2, 1).dataset == "fashion-mnist"
     assert StudyConfig(pretrain={"epochs": 2}).pretrain_config(0.0, 0).epochs == 2
+
+
+@pytest.mark.slow
+def test_contrastive_glyph_study_records_zero_shot_accuracy(tmp_path):
+    """The contrastive objective pre-trains image-caption models and adds a zero-shot row per domain."""
+    config = load_study_config("glyphs-tiny", objective="contrastive", gammas=[0.0], methods=["lp"])
+    result = run_study(config, tmp_path, progress=False, device="cpu")
+    rec = json.loads((tmp_path / "records" / "g0_s0.json").read_text())
+    assert rec["checkpoint"]["config"]["objective"] == "contrastive"
+    zero = {r["domain"]: r for r in rec["rows"] if r["method"] == "zero-shot"}
+    assert set(zero) == {"glyphs-id", "glyphs-ood:stix", "glyphs-ood:cm", "mnist-5k", "optdigits"}
+    assert all(0.0 <= r["accuracy"] <= 1.0 and r["fraction"] == 0.0 for r in zero.values())
+    assert {"id_zero-shot", "ood_zero-shot", "id_lp"} <= set(result["summary"])
+
+
+def test_study_presets_load_and_a_bad_name_lists_them(tmp_path):
+    from nmtune.pretrain.study import list_study_presets
+
+    assert {"glyphs-tiny", "glyphs-gpu", "glyphs-contrastive", "fashion"} <= set(list_study_presets())
+    for name in list_study_presets():
+        load_study_config(name).pretrain_config(0.3, 0)  # every preset is a valid config
+    with pytest.raises(FileNotFoundError, match="glyphs-tiny"):
+        load_study_config("glyphs-huge")

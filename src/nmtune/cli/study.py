@@ -7,7 +7,11 @@ def register(subparsers) -> None:
     """Add the ``study`` subcommand."""
     p = subparsers.add_parser("study", help="run a study (noisy-pretrain)", description=__doc__)
     p.add_argument("name", choices=["noisy-pretrain"])
-    p.add_argument("--config", help="YAML file of StudyConfig fields (unknown keys are errors)")
+    p.add_argument(
+        "--config",
+        help="YAML file of StudyConfig fields (unknown keys are errors), or a preset: glyphs-tiny, "
+        "glyphs-contrastive, glyphs-gpu, fashion",
+    )
     p.add_argument("--out", default="study-noisy-pretrain", help="output folder (re-running resumes)")
     p.add_argument(
         "--setup", choices=["glyphs", "fashion"], help="override: glyph (default) or Fashion-MNIST study"

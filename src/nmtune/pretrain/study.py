@@ -28,7 +28,14 @@ from nmtune._internal.files import atomic_write_text, read_yaml_mapping
 from nmtune._internal.validation import check_each, check_number
 from nmtune.pretrain.config import PretrainConfig, config_from_dict
 
-__all__ = ["StudyConfig", "run_study", "evaluate_model", "summarise"]
+__all__ = [
+    "StudyConfig",
+    "run_study",
+    "evaluate_model",
+    "summarise",
+    "load_study_config",
+    "list_study_presets",
+]
 
 
 OBJECTIVES = ("supervised", "contrastive")
@@ -158,11 +165,47 @@ class StudyConfig:
         return config_from_dict(values, PretrainConfig)
 
 
+def list_study_presets() -> list[str]:
+    """Names of the study configurations packaged in ``nmtune/configs/studies``."""
+    from importlib import resources
+
+    root = resources.files("nmtune") / "configs" / "studies"
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def _study_config_path(path: str | os.PathLike) -> Path:
+    """A file path as given, or the packaged preset of that name; neither is an error listing the presets."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    if str(path) in list_study_presets():
+        from importlib import resources
+
+        return Path(str(resources.files("nmtune") / "configs" / "studies" / f"{path}.yaml"))
+    raise FileNotFoundError(
+        f"No study configuration file {str(path)!r}. Give a YAML file path or a preset name: "
+        f"{', '.join(list_study_presets())}."
+    )
+
+
 def load_study_config(path: str | os.PathLike | None = None, **overrides) -> StudyConfig:
-    """Read a YAML/JSON study config (or the defaults) and apply keyword overrides."""
+    """Read a YAML/JSON study config (a path or a preset name, or the defaults) and apply keyword overrides.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        A YAML/JSON file of :class:`StudyConfig` fields, or a preset name (:func:`list_study_presets`:
+        ``glyphs-tiny``, ``glyphs-contrastive``, ``glyphs-gpu``, ``fashion``).
+    **overrides
+        Field values that replace the file's (``None`` values are ignored).
+
+    Returns
+    -------
+    StudyConfig
+    """
     values = {}
     if path is not None:
-        values = read_yaml_mapping(path, "study configuration")
+        values = read_yaml_mapping(_study_config_path(path), "study configuration")
     values.update({k: v for k, v in overrides.items() if v is not None})
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     return config_from_dict(values, StudyConfig)
@@ -269,7 +312,7 @@ def _zero_shot_rows(encoder, tasks: list[dict]) -> list[dict]:
     info = getattr(encoder, "checkpoint_info", {})
     if info.get("config", {}).get("objective") != "contrastive":
         return []
-    from nmtune.pretrain.contrastive import zero_shot_accuracy
+    from nmtune.pretrain.zero_shot import zero_shot_accuracy
 
     rows = []
     for task in tasks:
