@@ -40,6 +40,8 @@ from nmtune.pretrain.train import (
     _dist_info,
     _jsonable,
     _resolve_device,
+    amp_tools,
+    optimiser_step,
     prepare_images,
 )
 
@@ -154,8 +156,7 @@ def _train_loop(model, x_train, captions, text_features, config, dev, rank, worl
     steps_per_epoch = max(1, -(-n // config.batch_size))
     opt = _optimizer(model, config)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps_per_epoch * config.epochs)
-    amp_dtype = torch.float16 if dev.type == "cuda" else torch.bfloat16
-    scaler = torch.amp.GradScaler(dev.type, enabled=config.amp and dev.type == "cuda")
+    amp_dtype, scaler = amp_tools(dev, config.amp)
     gen = torch.Generator().manual_seed(config.seed)
     text_features = text_features.to(dev)
     history = []
@@ -179,11 +180,7 @@ def _train_loop(model, x_train, captions, text_features, config, dev, rank, worl
                 img, txt, scale = train_model(xb, text_features[unique.to(dev)])  # (B/world, E), (K, E)
             img = _gather_with_grad(img.float(), rank, world, sizes)  # (B, E), the global batch
             loss = clip_loss(img, txt.float(), ids, scale.float())
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-            sched.step()
+            optimiser_step(loss, opt, scaler, sched)
             with torch.no_grad():
                 model.logit_scale.clamp_(0.0, MAX_LOGIT_SCALE)
             loss_sum += float(loss.detach()) * len(idx)

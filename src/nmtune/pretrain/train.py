@@ -215,6 +215,21 @@ def _prepare_data(config: PretrainConfig, data: tuple | None):
     return x_train, y_train, x_test, y_test, n_classes, report
 
 
+def amp_tools(dev: torch.device, amp: bool):
+    """(autocast dtype, gradient scaler) of a device: float16 with scaling on CUDA, bfloat16 on CPU."""
+    amp_dtype = torch.float16 if dev.type == "cuda" else torch.bfloat16
+    return amp_dtype, torch.amp.GradScaler(dev.type, enabled=amp and dev.type == "cuda")
+
+
+def optimiser_step(loss: torch.Tensor, opt, scaler, sched) -> None:
+    """One (scaled) backward pass, optimiser step and scheduler step."""
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+    sched.step()
+
+
 def _train_loop(model, x_train, y_train, config: PretrainConfig, dev, rank: int, world: int, progress: bool):
     """SGD (Nesterov, cosine) over global batches, each rank taking its slice; returns the per-epoch history."""
     from tqdm.auto import tqdm
@@ -235,8 +250,7 @@ def _train_loop(model, x_train, y_train, config: PretrainConfig, dev, rank: int,
         nesterov=True,
     )
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
-    amp_dtype = torch.float16 if dev.type == "cuda" else torch.bfloat16
-    scaler = torch.amp.GradScaler(dev.type, enabled=config.amp and dev.type == "cuda")
+    amp_dtype, scaler = amp_tools(dev, config.amp)
     gen = torch.Generator().manual_seed(config.seed)
     history = []
     bar = tqdm(
@@ -260,11 +274,7 @@ def _train_loop(model, x_train, y_train, config: PretrainConfig, dev, rank: int,
                 logits = train_model(xb)
                 # sum over the local slice / global batch size * world: DDP's gradient mean is the global mean
                 loss = F.cross_entropy(logits.float(), yb, reduction="sum") * (world / len(idx))
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-            sched.step()
+            optimiser_step(loss, opt, scaler, sched)
             loss_sum += float(loss.detach()) * len(idx) / world
             seen += len(idx)
             bar.update(1)
