@@ -12,6 +12,8 @@ Usage: python benchmarks/select_min_steps.py [--sources NAME ...] [--sizes 100 1
        [--seeds 0 1]
 Sources: glove-r8, glove-20ng, minilm-r8, minilm-20ng, pixels-digits (scikit-learn's 8x8 digits as 64 raw pixel
 features, an image source that is cheap on CPU), efficientnet-digits (1280-d features: slow on 2 CPU cores).
+``--checkpoint PATH`` adds the training split of ``glyphs-id`` encoded by a pre-trained backbone (the noisy
+pre-training study's downstream glyph task); ``--batch-size`` sets the heads' batch (the study uses 128).
 """
 
 import argparse
@@ -38,6 +40,14 @@ HEADS = {"lp": LinearProbe, "mlp": MLPTuning, "nmtune": NMTune}
 
 
 def training_data(encoder, suite, task, cap):
+    if encoder.startswith("pretrained:"):  # the study's glyph task, encoded by a pre-trained backbone
+        from nmtune.datasets import load_dataset, stratified_subset
+        from nmtune.encoders import get_encoder
+
+        ds = load_dataset(suite, "train")
+        idx = stratified_subset(ds.labels, cap, 0)
+        X = get_encoder(encoder).encode(np.asarray(ds.inputs)[idx], progress=False)
+        return suite, np.asarray(X, dtype=np.float32), np.asarray(ds.labels)[idx]
     if encoder == "pixels":  # scikit-learn's digits: the training split of the protocol's example task
         t = example_task(n_train=min(cap, 1597))
         return t.name, np.asarray(t.X_train, dtype=np.float32), np.asarray(t.y_train)
@@ -65,23 +75,32 @@ def main():
     ap.add_argument("--n-val", type=int, default=500)
     ap.add_argument("--cap", type=int, default=1600, help="rows of each training split encoded")
     ap.add_argument("--tolerance", type=float, default=0.5, help="points below the best still accepted")
+    ap.add_argument(
+        "--checkpoint", action="append", default=[], help="pre-trained backbone: glyphs-id source"
+    )
+    ap.add_argument("--batch-size", type=int, default=256, help="heads' mini-batch (paper: 256)")
     args = ap.parse_args()
+    sources = [SOURCES[name] for name in args.sources] + [
+        (f"pretrained:{path}", "glyphs-id", None) for path in args.checkpoint
+    ]
     warnings.filterwarnings("ignore")
     rows = []
     t0 = time.perf_counter()
-    for encoder, suite, task in (SOURCES[name] for name in args.sources):
+    for encoder, suite, task in sources:
         name, X, y = training_data(encoder, suite, task, args.cap)
         for n in args.sizes:
             for seed in args.seeds:
                 fit_idx, val_idx = split(y, n, args.n_val, seed)
                 for head, cls in HEADS.items():
                     for steps in args.steps:
-                        est = cls(min_steps=steps, random_state=seed, device="cpu")
+                        est = cls(
+                            min_steps=steps, batch_size=args.batch_size, random_state=seed, device="cpu"
+                        )
                         est.fit(X[fit_idx], y[fit_idx])
                         acc = 100.0 * est.score(X[val_idx], y[val_idx])
                         rows.append((encoder, name, n, seed, head, steps, acc, est.n_epochs_))
                         print(
-                            f"{encoder:<18} {name:<22} N={len(fit_idx):<5} seed={seed} {head:<7} "
+                            f"{encoder[-18:]:<18} {name:<22} N={len(fit_idx):<5} seed={seed} {head:<7} "
                             f"min_steps={steps:<5} epochs={est.n_epochs_:<4} val acc {acc:6.2f}  "
                             f"[{time.perf_counter() - t0:.0f} s]",
                             flush=True,
