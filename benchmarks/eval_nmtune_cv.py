@@ -12,6 +12,8 @@ Sources (encoder x suite); every method sees the training split only, evaluation
   train on ``glyphs-id`` train (62 classes, 2,976 rows, ``groups`` = the font family of each row: NMTuneCV's
   folds then hold out one whole DejaVu family each), ID = ``glyphs-id`` test, OOD = ``glyphs-ood:stix`` and
   ``glyphs-ood:cm`` (records keep each domain, ``ood-stix_acc`` / ``ood-cm_acc``; ``ood_acc`` is their mean).
+- ``glyph-styles@<checkpoint>``: ``glyphs`` with the font *style* of each row as ``groups`` (12 styles dealt
+  into 5 folds), to compare with the family groups.
 - ``glyph-digits@<checkpoint>``: the same backbone on the ``digits`` suite, no sub-domains.
 
 A source's label in the records is ``<name>@<checkpoint file stem>`` (e.g. ``glyphs@g0_s1``).
@@ -102,17 +104,21 @@ def digits_tasks(encoder, cap_train, cap_test):
     return out
 
 
-def glyph_tasks(encoder):
-    """The font-family shift: one task, groups = the font family of every training row."""
+def glyph_tasks(encoder, groups_by="family"):
+    """The font-family shift: one task, groups = the font family (or style) of every training row."""
     from nmtune.cache import get_features
     from nmtune.datasets import dataset_groups
+    from nmtune.datasets.glyphs import glyph_styles
 
     def feats(name, split):
         f = get_features(encoder, name, split, progress=False)
         return np.asarray(f.X, dtype=np.float32), np.asarray(f.y)
 
     X, y = feats("glyphs-id", "train")
-    groups = dataset_groups("glyphs-id", "train")  # (N,) row for row as the features
+    # (N,) row for row as the features
+    groups = (
+        dataset_groups("glyphs-id", "train") if groups_by == "family" else glyph_styles("glyphs-id", "train")
+    )
     assert len(groups) == len(y)
     evals = {"id": feats("glyphs-id", "test")}
     for family in ("stix", "cm"):
@@ -127,9 +133,10 @@ SOURCES = {
         "efficientnet-lite0", a.digits_cap_train, a.digits_cap_test
     ),
     "glyphs": lambda a, ckpt: glyph_tasks(f"pretrained:{ckpt}"),
+    "glyph-styles": lambda a, ckpt: glyph_tasks(f"pretrained:{ckpt}", "style"),
     "glyph-digits": lambda a, ckpt: digits_tasks(f"pretrained:{ckpt}", a.digits_cap_train, a.digits_cap_test),
 }
-NEEDS_CHECKPOINT = ("glyphs", "glyph-digits")
+NEEDS_CHECKPOINT = ("glyphs", "glyph-styles", "glyph-digits")
 
 
 def parse_source(text):
