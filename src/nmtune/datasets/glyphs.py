@@ -22,6 +22,11 @@ Names (samples per class; styles are cycled, so each style gives the same number
 - ``glyphs-id``: downstream classes in the DejaVu families, train 48, test 24.
 - ``glyphs-ood:<family>``: the downstream classes in a held-out family, test split only, 24.
 
+Groups (:func:`nmtune.datasets.dataset_groups`): the font family of every row (``"dejavu-sans"``, ...), the
+source sub-domain that held-out-family selection holds out; :func:`glyph_styles` gives the finer font style of
+every row (``"dejavu-sans:DejaVuSans-Bold"``). Both follow from the rendering: rows are class-major and
+``render_glyphs`` cycles through the styles.
+
 Class names are the Unicode names (``"LATIN SMALL LETTER E WITH ACUTE"``). Each class draws its augmentation
 from a seed of (families, split, code point), so a name always gives bit-identical arrays (for one Pillow,
 FreeType and matplotlib; their versions enter the feature-cache key).
@@ -37,7 +42,16 @@ from importlib import metadata
 import numpy as np
 
 from nmtune.datasets._base import make_dataset, register_dataset, register_prefix
-from nmtune.datasets._glyph_render import FAMILIES, augment, base_glyphs, covered, reduce2, sample_seed
+from nmtune.datasets._glyph_render import (
+    FAMILIES,
+    augment,
+    base_glyphs,
+    covered,
+    reduce2,
+    sample_seed,
+    styles_of,
+)
+from nmtune.datasets.groups import register_groups
 
 __all__ = [
     "FAMILIES",
@@ -47,6 +61,8 @@ __all__ = [
     "GlyphClasses",
     "glyph_classes",
     "render_glyphs",
+    "row_styles",
+    "glyph_styles",
     "class_name",
 ]
 
@@ -176,6 +192,75 @@ def render_glyphs(
     return images, np.repeat(np.arange(len(code_points), dtype=np.int64), n_per_class)
 
 
+def row_styles(families, n_classes: int, n_per_class: int) -> np.ndarray:
+    """The font style of every row of ``render_glyphs(code_points, families, n_per_class)``.
+
+    Parameters
+    ----------
+    families : str or sequence of str
+        Keys of :data:`FAMILIES`, as passed to :func:`render_glyphs`.
+    n_classes : int
+        Number of code points C.
+    n_per_class : int
+        Samples per class.
+
+    Returns
+    -------
+    numpy.ndarray of str, shape (C * n_per_class,)
+        ``"<family>:<font file stem>"``, e.g. ``"dejavu-serif:DejaVuSerif-Bold"``; the family is the part before
+        the colon.
+    """
+    families = (families,) if isinstance(families, str) else tuple(families)
+    styles = styles_of(families)  # (S,) font files, family by family
+    names = np.array(
+        [f"{family}:{style.rsplit('.', 1)[0]}" for family in families for style in FAMILIES[family]]
+    )
+    assert len(names) == len(styles)
+    return np.tile(names[np.arange(n_per_class) % len(styles)], n_classes)
+
+
+def _layout(name: str, split: str) -> tuple[tuple[str, ...], int, int]:
+    """(families, C, samples per class) of a glyph dataset name, e.g. ``"glyphs-ood:cm"``."""
+    prefix, _, rest = name.partition(":")
+    kind = {"glyphs-ood": "ood", "glyphs-id": "id", "glyphs-pretrain": "pretrain"}.get(prefix)
+    if kind is not None and split not in _SIZES[kind]:
+        raise ValueError(f"{name!r} has the splits {sorted(_SIZES[kind])}; received split={split!r}.")
+    if prefix == "glyphs-ood":
+        return (_check_ood(rest),), len(glyph_classes().downstream), _SIZES["ood"]["test"]
+    if name == "glyphs-id":
+        return PRETRAIN_FAMILIES, len(glyph_classes().downstream), _SIZES["id"][split]
+    if prefix == "glyphs-pretrain":
+        n = len(_pretrain_subset(rest)) if rest else len(glyph_classes().pretrain)
+        return PRETRAIN_FAMILIES, n, _SIZES["pretrain"][split]
+    raise ValueError(
+        f"Not a glyph dataset: {name!r}. Expected 'glyphs-id', 'glyphs-pretrain', 'glyphs-pretrain:<n>' or "
+        "'glyphs-ood:<family>'."
+    )
+
+
+def glyph_styles(name: str, split: str = "train") -> np.ndarray:
+    """The font style of every row of ``load_dataset(name, split)`` for a glyph dataset.
+
+    Parameters
+    ----------
+    name : str
+        ``"glyphs-id"``, ``"glyphs-pretrain"``, ``"glyphs-pretrain:<n>"`` or ``"glyphs-ood:<family>"``.
+    split : {"train", "test"}
+        Which split (``glyphs-ood`` has only ``"test"``).
+
+    Returns
+    -------
+    numpy.ndarray of str, shape (N,)
+        ``"<family>:<font file stem>"`` per row (:func:`row_styles`).
+    """
+    return row_styles(*_layout(name, split))
+
+
+def _family_groups(name: str, split: str) -> np.ndarray:
+    """The font family of every row: the groups of the glyph datasets."""
+    return np.array([s.partition(":")[0] for s in glyph_styles(name, split)])
+
+
 def _make(name: str, split: str, code_points, families, n_per_class: int):
     images, labels = render_glyphs(code_points, families, n_per_class, split)
     return make_dataset(name, split, images, labels, [class_name(c) for c in code_points], "image")
@@ -255,3 +340,9 @@ register_prefix(
     "glyphs-ood:<stix|cm>",
     lambda: [f"glyphs-ood:{f}" for f in HELD_OUT_FAMILIES],
 )
+register_groups("glyphs-id", lambda rest, split: _family_groups("glyphs-id", split))
+register_groups(
+    "glyphs-pretrain",
+    lambda rest, split: _family_groups(f"glyphs-pretrain:{rest}" if rest else "glyphs-pretrain", split),
+)
+register_groups("glyphs-ood", lambda rest, split: _family_groups(f"glyphs-ood:{rest}", split))

@@ -1,7 +1,8 @@
 """Source sub-domains ("groups") of dataset rows, for datasets that have them.
 
 A group is the finer domain a row comes from inside its dataset, e.g. the newsgroup of each document of
-``20ng-sub:comp-rec:source`` (whose labels are only ``comp`` / ``rec``). Selection on training data uses them to
+``20ng-sub:comp-rec:source`` (whose labels are only ``comp`` / ``rec``) or the font family of each image of
+``glyphs-id``. Selection on training data uses them to
 hold out whole sub-domains (:class:`nmtune.heads.NMTuneCV`). Datasets without sub-domains have none (``None``).
 
 Capped names (``cap:<n>:<dataset>``) have the groups of their rows of ``<dataset>``.
@@ -20,12 +21,13 @@ _GROUPS: dict[str, Callable[[str, str], np.ndarray]] = {}
 
 
 def register_groups(prefix: str, groups_fn: Callable[[str, str], np.ndarray]) -> None:
-    """Declare the groups of the datasets named ``"<prefix>:<rest>"``.
+    """Declare the groups of the datasets named ``"<prefix>:<rest>"``, and of the plain name ``"<prefix>"``.
 
     Parameters
     ----------
     prefix : str
-        A dataset prefix (without the colon), e.g. ``"20ng-sub"``.
+        A dataset prefix (without the colon), e.g. ``"20ng-sub"``, or a plain dataset name, e.g. ``"glyphs-id"``
+        (its ``rest`` is ``""``).
     groups_fn : callable
         ``groups_fn(rest, split) -> ndarray of str, shape (N,)``, row for row as ``load_dataset`` returns them.
     """
@@ -51,9 +53,7 @@ def dataset_groups(name: str, split: str = "train") -> np.ndarray | None:
     from nmtune.datasets.subsample import cap_indices
 
     dataset_fingerprint(name)  # checks the name (with the valid choices) and registers every loader
-    prefix, sep, rest = name.partition(":")
-    if not sep:
-        return None
+    prefix, _, rest = name.partition(":")
     if prefix == "cap":
         n, base = _split_rest(rest)
         groups = dataset_groups(base, split)
