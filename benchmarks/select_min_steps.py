@@ -68,7 +68,7 @@ def split(y, n_fit, n_val, seed):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sources", nargs="+", choices=sorted(SOURCES), default=list(DEFAULT_SOURCES))
+    ap.add_argument("--sources", nargs="*", choices=sorted(SOURCES), default=list(DEFAULT_SOURCES))
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     ap.add_argument("--steps", type=int, nargs="+", default=[0, 250, 1000, 3000])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
