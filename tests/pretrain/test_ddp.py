@@ -30,5 +30,7 @@ def test_two_gloo_processes_match_one_process():
     assert [r["world_size"] for r in ranks] == [2, 2]
     for k, v in ranks[0]["state_dict"].items():
         assert torch.equal(v, ranks[1]["state_dict"][k]), k  # identical weights on both ranks
-        torch.testing.assert_close(v, single["state_dict"][k], rtol=1e-4, atol=1e-5)
+        # float32 sums in another order: max |difference| 2.0e-5 after 4 steps on an AMD EPYC (below 1e-5 on
+        # the machine the test was written on), so the tolerance is 1e-4 absolute
+        torch.testing.assert_close(v, single["state_dict"][k], rtol=1e-4, atol=1e-4)
     assert ranks[0]["realised_noise_rate"] == single["realised_noise_rate"]
