@@ -43,6 +43,7 @@ from nmtune.pretrain.train import (
     amp_tools,
     optimiser_step,
     prepare_images,
+    step_bar,
 )
 
 __all__ = ["pretrain_contrastive", "ContrastiveModel", "build_text_tower", "MAX_LOGIT_SCALE"]
@@ -145,8 +146,6 @@ def _gather_with_grad(local: torch.Tensor, rank: int, world: int, sizes: list[in
 
 def _train_loop(model, x_train, captions, text_features, config, dev, rank, world, progress):
     """AdamW/SGD with a cosine schedule over global batches; returns the per-epoch history."""
-    from tqdm.auto import tqdm
-
     train_model: nn.Module = model
     if world > 1:
         train_model = nn.parallel.DistributedDataParallel(
@@ -160,11 +159,11 @@ def _train_loop(model, x_train, captions, text_features, config, dev, rank, worl
     gen = torch.Generator().manual_seed(config.seed)
     text_features = text_features.to(dev)
     history = []
-    bar = tqdm(
-        total=steps_per_epoch * config.epochs,
-        desc=f"contrastive gamma={config.noise:g} seed={config.seed}",
-        disable=not progress or rank != 0,
-        leave=False,
+    bar = step_bar(
+        steps_per_epoch * config.epochs,
+        f"contrastive gamma={config.noise:g} seed={config.seed}",
+        progress,
+        rank,
     )
     model.train()
     for epoch in range(config.epochs):

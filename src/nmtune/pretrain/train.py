@@ -221,6 +221,13 @@ def amp_tools(dev: torch.device, amp: bool):
     return amp_dtype, torch.amp.GradScaler(dev.type, enabled=amp and dev.type == "cuda")
 
 
+def step_bar(total: int, desc: str, progress: bool, rank: int):
+    """The tqdm bar over a training run's optimiser steps (rank 0 only)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, disable=not progress or rank != 0, leave=False)
+
+
 def optimiser_step(loss: torch.Tensor, opt, scaler, sched) -> None:
     """One (scaled) backward pass, optimiser step and scheduler step."""
     opt.zero_grad(set_to_none=True)
@@ -232,8 +239,6 @@ def optimiser_step(loss: torch.Tensor, opt, scaler, sched) -> None:
 
 def _train_loop(model, x_train, y_train, config: PretrainConfig, dev, rank: int, world: int, progress: bool):
     """SGD (Nesterov, cosine) over global batches, each rank taking its slice; returns the per-epoch history."""
-    from tqdm.auto import tqdm
-
     train_model: nn.Module = model
     if world > 1:
         train_model = nn.parallel.DistributedDataParallel(
@@ -253,12 +258,7 @@ def _train_loop(model, x_train, y_train, config: PretrainConfig, dev, rank: int,
     amp_dtype, scaler = amp_tools(dev, config.amp)
     gen = torch.Generator().manual_seed(config.seed)
     history = []
-    bar = tqdm(
-        total=total,
-        desc=f"pretrain gamma={config.noise:g} seed={config.seed}",
-        disable=not progress or rank != 0,
-        leave=False,
-    )
+    bar = step_bar(total, f"pretrain gamma={config.noise:g} seed={config.seed}", progress, rank)
     model.train()
     for epoch in range(config.epochs):
         order = torch.randperm(n, generator=gen)
