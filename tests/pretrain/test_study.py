@@ -198,3 +198,10 @@ def test_study_presets_load_and_a_bad_name_lists_them(tmp_path):
         load_study_config(name).pretrain_config(0.3, 0)  # every preset is a valid config
     with pytest.raises(FileNotFoundError, match="glyphs-tiny"):
         load_study_config("glyphs-huge")
+
+
+def test_nmtune_cv_head_gets_the_study_budget():
+    """``nmtune-cv`` in a study: its LP and NMTune candidates get the study's batch size and step budget."""
+    head = _make_head("nmtune-cv", load_study_config("glyphs-tiny", methods=["lp", "nmtune-cv"]))
+    for key in ("lp_params", "nmtune_params"):
+        assert head.get_params()[key] == {"epochs": 2, "min_steps": 6, "batch_size": 64}

@@ -137,11 +137,12 @@ def _authors_nmtune(**kwargs):
     return NMTune.authors_preset(**kwargs)
 
 
-def _nmtune_cv(*, epochs=None, min_steps=None, **kwargs):
-    """:class:`~nmtune.heads.NMTuneCV`; the grid's ``epochs`` / ``min_steps`` overrides reach its heads."""
+def _nmtune_cv(*, epochs=None, min_steps=None, batch_size=None, **kwargs):
+    """:class:`~nmtune.heads.NMTuneCV`; ``epochs`` / ``min_steps`` / ``batch_size`` overrides reach its heads."""
     from nmtune.heads import NMTuneCV
 
-    heads = {k: v for k, v in (("epochs", epochs), ("min_steps", min_steps)) if v is not None}
+    budget = (("epochs", epochs), ("min_steps", min_steps), ("batch_size", batch_size))
+    heads = {k: v for k, v in budget if v is not None}
     if heads:
         for key in ("lp_params", "nmtune_params"):
             kwargs[key] = {**heads, **dict(kwargs.get(key) or {})}
