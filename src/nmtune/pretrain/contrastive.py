@@ -24,13 +24,11 @@ from __future__ import annotations
 import math
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from nmtune._internal.files import atomic_path
 from nmtune.datasets.subsample import stratified_subset
 from nmtune.losses.contrastive import clip_loss
 from nmtune.pretrain.config import ContrastiveConfig
@@ -43,6 +41,7 @@ from nmtune.pretrain.train import (
     amp_tools,
     optimiser_step,
     prepare_images,
+    save_checkpoint,
     step_bar,
 )
 
@@ -292,15 +291,7 @@ def pretrain_contrastive(
     ckpt["clean_test_accuracy"] = ckpt["zero_shot_test_accuracy"]
     ckpt["noisy_train_accuracy"] = float(np.mean(train_pred == assigned))
     ckpt["wall_time_s"] = time.perf_counter() - t0
-    if out is not None and rank == 0:
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(out) as tmp:
-            torch.save(ckpt, tmp)
-    if world > 1:
-        import torch.distributed as dist
-
-        dist.barrier()
+    save_checkpoint(ckpt, out, rank, world)
     return ckpt
 
 

@@ -312,14 +312,17 @@ def _zero_shot_rows(encoder, tasks: list[dict]) -> list[dict]:
     info = getattr(encoder, "checkpoint_info", {})
     if info.get("config", {}).get("objective") != "contrastive":
         return []
-    from nmtune.pretrain.zero_shot import zero_shot_accuracy
+    from nmtune.pretrain.train import load_checkpoint
+    from nmtune.pretrain.zero_shot import caption_features, zero_shot_accuracy
 
+    ckpt = load_checkpoint(encoder.checkpoint_path)  # once per model, captions once per task
     rows = []
     for task in tasks:
         if not task.get("captions"):
             continue
+        feats = caption_features(ckpt, task["captions"])
         for dom, (kind, x, yd) in task["domains"].items():
-            acc = zero_shot_accuracy(encoder.checkpoint_path, x, yd, task["captions"])
+            acc = zero_shot_accuracy(ckpt, x, yd, task["captions"], text_features=feats)
             rows.append(
                 {
                     "task": task["name"],

@@ -181,6 +181,12 @@ def pretrain(
         "wall_time_s": time.perf_counter() - t0,
         "torch_version": str(torch.__version__),
     }
+    save_checkpoint(ckpt, out, rank, world)
+    return ckpt
+
+
+def save_checkpoint(ckpt: dict, out, rank: int, world: int) -> None:
+    """Save ``ckpt`` atomically to ``out`` (rank 0 only; nothing when ``out`` is None), then wait for all ranks."""
     if out is not None and rank == 0:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -190,7 +196,6 @@ def pretrain(
         import torch.distributed as dist
 
         dist.barrier()
-    return ckpt
 
 
 def _prepare_data(config: PretrainConfig, data: tuple | None):

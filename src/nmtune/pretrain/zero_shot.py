@@ -17,7 +17,7 @@ import torch
 
 from nmtune.pretrain.train import load_checkpoint, prepare_images
 
-__all__ = ["zero_shot_predict", "zero_shot_accuracy"]
+__all__ = ["zero_shot_predict", "zero_shot_accuracy", "caption_features"]
 
 
 def _as_checkpoint(checkpoint) -> dict:
@@ -32,9 +32,15 @@ def _as_checkpoint(checkpoint) -> dict:
     return ckpt
 
 
-def _text_features(ckpt: dict, captions) -> np.ndarray:
+def caption_features(checkpoint, captions) -> np.ndarray:
+    """Frozen text-encoder features ``(K, F)`` of ``captions`` with the checkpoint's text encoder.
+
+    Pass them as ``text_features`` to :func:`zero_shot_predict` to classify several image sets against the
+    same captions without encoding them again.
+    """
     from nmtune.encoders import get_encoder
 
+    ckpt = _as_checkpoint(checkpoint)
     spec = ckpt["text_encoder"]
     encoder = get_encoder(spec["name"])
     if encoder.fingerprint != spec["fingerprint"]:
@@ -85,7 +91,9 @@ def zero_shot_predict(
     if len(captions) < 2:
         raise ValueError(f"Zero-shot classification needs at least 2 captions; received {captions!r}.")
     dev = resolve_device(device)
-    feats = _text_features(ckpt, captions) if text_features is None else np.asarray(text_features, np.float32)
+    feats = (
+        caption_features(ckpt, captions) if text_features is None else np.asarray(text_features, np.float32)
+    )
     with torch.random.fork_rng(devices=[]):  # the throw-away initialisation leaves the global RNG alone
         image_proj = torch.nn.Linear(*ckpt["image_projection"]["weight"].T.shape)
         text_proj = build_text_tower(feats.shape[1], image_proj.out_features, ckpt["text_hidden"])
