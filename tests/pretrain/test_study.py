@@ -205,3 +205,68 @@ def test_nmtune_cv_head_gets_the_study_budget():
     head = _make_head("nmtune-cv", load_study_config("glyphs-tiny", methods=["lp", "nmtune-cv"]))
     for key in ("lp_params", "nmtune_params"):
         assert head.get_params()[key] == {"epochs": 2, "min_steps": 6, "batch_size": 64}
+
+
+def test_reusable_rows_only_across_methods_and_fractions():
+    """Rows survive a change of methods or fractions; any other change (budget, caps, seed) voids them all."""
+    from nmtune.pretrain.heads_eval import reusable_rows
+
+    def cfg_json(**kw):
+        return json.dumps(
+            dataclasses.asdict(load_study_config("glyphs-tiny", **kw)), sort_keys=True, default=str
+        )
+
+    rows = [
+        {"task": "t", "fraction": 1.0, "method": "lp"},
+        {"task": "t", "fraction": 0.0, "method": "zero-shot"},
+    ]
+    record = {"study_config": cfg_json(methods=["lp"]), "rows": rows, "extra_rows": []}
+    assert reusable_rows(record, cfg_json(methods=["lp", "nmtune"], fractions=[0.5, 1.0])) == rows[:1]
+    assert reusable_rows(record, cfg_json(methods=["lp"], head_min_steps=7)) == []
+    assert reusable_rows(record, cfg_json(methods=["lp"], max_train=50)) == []
+    assert reusable_rows({"rows": rows}, cfg_json()) == []  # no configuration recorded
+
+
+@pytest.mark.slow
+def test_a_finished_study_gains_a_method_without_refitting(tmp_path, monkeypatch):
+    """Adding nmtune-cv keeps the LP rows as they were, passes the glyph font families as groups, and
+    dropping the method again keeps its rows in the record (``extra_rows``), out of the summary."""
+    from nmtune.heads import NMTuneCV
+
+    # the whole glyphs-id training split (16 images per class and font family); 5 % leaves some class
+    # without an image in some family: no group-aware folds there, the head falls back to stratified ones
+    base = load_study_config(
+        "glyphs-tiny", gammas=[0.0], methods=["lp"], fractions=[0.05, 1.0], max_train=3000
+    )
+    run_study(base, tmp_path, progress=False, device="cpu")
+    path = tmp_path / "records" / "g0_s0.json"
+    before = json.loads(path.read_text())
+
+    seen = []
+    real_fit = NMTuneCV.fit
+
+    def spy(self, X, y, groups=None):
+        seen.append(None if groups is None else sorted(set(groups)))
+        return real_fit(self, X, y, groups=groups)
+
+    monkeypatch.setattr(NMTuneCV, "fit", spy)
+    more = dataclasses.replace(base, methods=("lp", "nmtune-cv"))
+    result = run_study(more, tmp_path, progress=False, device="cpu")
+    after = json.loads(path.read_text())
+    lp = lambda rec: [r for r in rec["rows"] if r["method"] == "lp"]  # noqa: E731
+    assert lp(after) == lp(before)  # copied, fit times included: not refitted
+    assert after["n_reused"] == len(lp(before))
+    cv_rows = [r for r in after["rows"] if r["method"] == "nmtune-cv"]
+    assert {r["task"] for r in cv_rows} == {"glyphs-id", "mnist-5k", "optdigits"}
+    assert all("candidate" in r["selected"] for r in cv_rows)
+    folds = {(r["task"], r["fraction"]): r.get("group_folds") for r in cv_rows}
+    assert folds[("glyphs-id", 1.0)] is True and folds[("glyphs-id", 0.05)] is False
+    assert folds[("mnist-5k", 1.0)] is None  # digit tasks: no sub-domains
+    assert seen == [None, ["dejavu-mono", "dejavu-sans", "dejavu-serif"], None, None, None, None]
+    assert "ood_nmtune-cv" in result["summary"]
+
+    run_study(base, tmp_path, progress=False, device="cpu")  # back to LP only
+    again = json.loads(path.read_text())
+    assert {r["method"] for r in again["rows"]} == {"lp"}
+    assert {r["method"] for r in again["extra_rows"]} == {"nmtune-cv"}
+    assert lp(again) == lp(before)

@@ -24,6 +24,11 @@ def register(subparsers) -> None:
     p.add_argument("--gammas", type=float, nargs="+", help="override: noise rates, e.g. 0 0.05 0.1 0.2 0.3")
     p.add_argument("--seeds", type=int, nargs="+", help="override: pre-training seeds")
     p.add_argument("--fractions", type=float, nargs="+", help="override: downstream training fractions")
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        help="override: head methods, e.g. lp mlp nmtune nmtune-cv (a finished study keeps the heads it has)",
+    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="pre-training device")
     p.add_argument(
         "--jobs",
@@ -50,6 +55,7 @@ def _run(args) -> int:
         gammas=args.gammas,
         seeds=args.seeds,
         fractions=args.fractions,
+        methods=args.methods,
     )
     result = run_study(config, args.out, progress=not args.no_progress, device=args.device, n_jobs=n_jobs)
     print((__import__("pathlib").Path(args.out) / "verdict.md").read_text())

@@ -27,6 +27,7 @@ import numpy as np
 from nmtune._internal.files import atomic_write_text, read_yaml_mapping
 from nmtune._internal.validation import check_each, check_number
 from nmtune.pretrain.config import PretrainConfig, config_from_dict
+from nmtune.pretrain.heads_eval import _make_head, evaluate_model, reusable_rows  # noqa: F401 (re-exported)
 
 __all__ = [
     "StudyConfig",
@@ -230,117 +231,6 @@ def _tasks(config: StudyConfig) -> list[dict]:
     )
 
 
-def _make_head(method: str, config: StudyConfig):
-    """An unfitted head with paper defaults (through the protocol's method registry) and the study's budget.
-
-    Neural heads get ``epochs=head_epochs`` and ``min_steps=head_min_steps``: the head itself runs
-    ``max(head_epochs, ceil(head_min_steps / steps_per_epoch))`` epochs (the heads' one step-budget mechanism).
-    """
-    from nmtune.protocol.methods import build_estimator, get_method
-
-    if not get_method(method).neural:
-        return build_estimator(method, {}, random_state=config.downstream_seed, device="cpu")
-    return build_estimator(
-        method,
-        {"batch_size": config.head_batch_size},
-        random_state=config.downstream_seed,
-        device="cpu",
-        epochs=config.head_epochs,
-        min_steps=config.head_min_steps,
-    )
-
-
-def evaluate_model(encoder, tasks: list[dict], config: StudyConfig, *, progress: bool = True) -> dict:
-    """Encode every task with ``encoder`` and fit the heads; returns the per-model record (JSON-able)."""
-    from tqdm.auto import tqdm
-
-    from nmtune.protocol.evaluate import evaluate_domain
-    from nmtune.protocol.methods import get_method
-    from nmtune.spectrum import spectrum_metrics
-
-    rows, spectra = [], {}
-    enc = {}
-    for task in tasks:
-        enc["train/" + task["name"]] = encoder.encode(task["train"][0], batch_size=256, progress=False)
-        for dom, (_, x, _) in task["domains"].items():
-            if "test/" + dom not in enc:  # a domain shared by two tasks is encoded once
-                enc["test/" + dom] = encoder.encode(x, batch_size=256, progress=False)
-    for task in tasks:
-        for dom, (kind, _, _) in task["domains"].items():
-            if dom not in spectra:
-                m = spectrum_metrics(enc["test/" + dom])
-                spectra[dom] = {"kind": kind, "sve": float(m["sve"]), "lsvr": float(m["lsvr"])}
-    jobs = [(t, f, m) for t in tasks for f in config.fractions for m in config.methods]
-    for task, frac, method in tqdm(jobs, desc="heads", disable=not progress, leave=False):
-        X, y = enc["train/" + task["name"]], task["train"][1]
-        idx = (
-            np.arange(len(y))
-            if frac >= 1
-            else _subset(y, max(10, int(round(frac * len(y)))), config.downstream_seed)
-        )
-        t0 = time.perf_counter()
-        head = _make_head(method, config).fit(X[idx], y[idx])
-        fit_s = time.perf_counter() - t0
-        epochs = getattr(head, "n_epochs_", None)
-        transforms = get_method(method).transforms
-        for dom, (kind, _, yd) in task["domains"].items():
-            metrics, _ = evaluate_domain(head, enc["test/" + dom], yd, transforms=transforms)
-            rows.append(
-                {
-                    "task": task["name"],
-                    "domain": dom,
-                    "kind": kind,
-                    "fraction": frac,
-                    "method": method,
-                    "accuracy": metrics["accuracy"],
-                    "macro_f1": metrics["macro_f1"],
-                    "head_sve": metrics["sve"],
-                    "head_lsvr": metrics["lsvr"],
-                    "fit_s": fit_s,
-                    "epochs": epochs,
-                }
-            )
-    rows += _zero_shot_rows(encoder, tasks)
-    return {"rows": rows, "spectra": spectra}
-
-
-def _zero_shot_rows(encoder, tasks: list[dict]) -> list[dict]:
-    """Zero-shot accuracy of every domain (method ``"zero-shot"``, fraction 0) for image-text checkpoints.
-
-    Supervised checkpoints have no text tower: no rows.
-    """
-    info = getattr(encoder, "checkpoint_info", {})
-    if info.get("config", {}).get("objective") != "contrastive":
-        return []
-    from nmtune.pretrain.train import load_checkpoint
-    from nmtune.pretrain.zero_shot import caption_features, zero_shot_accuracy
-
-    ckpt = load_checkpoint(encoder.checkpoint_path)  # once per model, captions once per task
-    rows = []
-    for task in tasks:
-        if not task.get("captions"):
-            continue
-        feats = caption_features(ckpt, task["captions"])
-        for dom, (kind, x, yd) in task["domains"].items():
-            acc = zero_shot_accuracy(ckpt, x, yd, task["captions"], text_features=feats)
-            rows.append(
-                {
-                    "task": task["name"],
-                    "domain": dom,
-                    "kind": kind,
-                    "fraction": 0.0,
-                    "method": "zero-shot",
-                    "accuracy": float(acc),
-                    "macro_f1": None,
-                    "head_sve": None,
-                    "head_lsvr": None,
-                    "fit_s": 0.0,
-                    "epochs": None,
-                }
-            )
-    return rows
-
-
 def _model_summary(record: dict) -> dict:
     rows = record["rows"]
     out = {}
@@ -395,16 +285,20 @@ def summary_table(summary: dict) -> list[str]:
     return rows
 
 
-_WORKER: dict = {}
+def _evaluate_checkpoint(
+    ckpt_path, config: StudyConfig, tasks: list[dict], progress: bool, reuse=None
+) -> dict:
+    """The record of one pre-trained model (without the study bookkeeping fields).
 
-
-def _evaluate_checkpoint(ckpt_path, config: StudyConfig, tasks: list[dict], progress: bool) -> dict:
-    """The record of one pre-trained model (without the study bookkeeping fields)."""
+    ``reuse`` = (encoder fingerprint, rows) of an earlier record of this model: its rows are kept when the
+    checkpoint is still the one they were computed with.
+    """
     from nmtune.pretrain.encoder import load_pretrained_encoder
 
     encoder = load_pretrained_encoder(ckpt_path)
+    rows = reuse[1] if reuse and reuse[0] == encoder.fingerprint else None
     t0 = time.perf_counter()
-    rec = evaluate_model(encoder, tasks, config, progress=progress)
+    rec = evaluate_model(encoder, tasks, config, progress=progress, reuse=rows)
     rec.update(
         eval_s=time.perf_counter() - t0,
         checkpoint=encoder.checkpoint_info,
@@ -413,22 +307,26 @@ def _evaluate_checkpoint(ckpt_path, config: StudyConfig, tasks: list[dict], prog
     return rec
 
 
-def _init_worker(config: StudyConfig, n_threads: int) -> None:
+_WORKER: dict = {}
+
+
+def _init_worker(config: StudyConfig, n_threads: int, reuse: dict) -> None:
     from nmtune.protocol.grid import limit_worker_threads
 
     limit_worker_threads(n_threads)
     _WORKER.clear()
-    _WORKER["config"] = config
+    _WORKER.update(config=config, reuse=reuse)
 
 
 def _worker_evaluate(ckpt_path: str) -> dict:
     if "tasks" not in _WORKER:  # loaded once per worker process
         _WORKER["tasks"] = _tasks(_WORKER["config"])
-    return _evaluate_checkpoint(ckpt_path, _WORKER["config"], _WORKER["tasks"], progress=False)
+    reuse = _WORKER["reuse"].get(ckpt_path)
+    return _evaluate_checkpoint(ckpt_path, _WORKER["config"], _WORKER["tasks"], progress=False, reuse=reuse)
 
 
 def _evaluate_all(todo, config: StudyConfig, n_jobs: int, progress: bool):
-    """Yield ``(job, record)`` for every ``(gamma, seed, ckpt_path, rec_path)`` job, in completion order."""
+    """Yield ``(job, record)`` for every ``(gamma, seed, ckpt_path, rec_path, reuse)`` job, as they finish."""
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(todo), desc="evaluate models", unit="model", disable=not progress)
@@ -438,19 +336,20 @@ def _evaluate_all(todo, config: StudyConfig, n_jobs: int, progress: bool):
         tasks = _tasks(config) if todo else None
         with threadpool_limits(1, user_api="blas"):  # numpy/scipy beside torch's own threads
             for job in todo:
-                yield job, _evaluate_checkpoint(job[2], config, tasks, progress)
+                yield job, _evaluate_checkpoint(job[2], config, tasks, progress, reuse=job[4])
                 bar.update()
     else:
         from nmtune._internal.pool import imap_processes
 
         n_threads = max(1, (os.cpu_count() or 1) // n_jobs)
         by_path = {str(job[2]): job for job in todo}
+        reuse = {str(job[2]): job[4] for job in todo if job[4]}
         for path, record in imap_processes(
             _worker_evaluate,
             list(by_path),
             n_jobs=n_jobs,
             initializer=_init_worker,
-            initargs=(config, n_threads),
+            initargs=(config, n_threads, reuse),
         ):
             yield by_path[path], record
             bar.update()
@@ -485,7 +384,7 @@ def run_study(
     t_start = time.perf_counter()
     cfg_json = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
     records, todo = _pretrain_missing(config, out, cfg_json, device, progress)
-    for (gamma, seed, _, rec_path), rec in _evaluate_all(todo, config, n_jobs, progress):
+    for (gamma, seed, _, rec_path, _), rec in _evaluate_all(todo, config, n_jobs, progress):
         rec.update(gamma=float(gamma), seed=int(seed), study_config=cfg_json)
         atomic_write_text(rec_path, json.dumps(rec, default=str))
         records.append(rec)
@@ -514,7 +413,8 @@ def _pretrain_missing(config: StudyConfig, out: Path, cfg_json: str, device: str
     """Pre-train every backbone without a valid checkpoint; return (records kept, models left to evaluate).
 
     A record is kept when it was written under the same study configuration; a checkpoint when its
-    pre-training configuration matches.
+    pre-training configuration matches. A record written under a configuration that differed only in
+    ``methods`` / ``fractions`` lends its rows to the new evaluation (:func:`reusable_rows`).
     """
     from tqdm.auto import tqdm
 
@@ -526,16 +426,19 @@ def _pretrain_missing(config: StudyConfig, out: Path, cfg_json: str, device: str
     models = [(g, s) for g in config.gammas for s in config.seeds]
     for gamma, seed in tqdm(models, desc="pre-train", unit="model", disable=not progress):
         rec_path = out / "records" / f"g{gamma:g}_s{seed}.json"
+        reuse = None
         if rec_path.is_file():
             rec = json.loads(rec_path.read_text())
             if rec.get("study_config") == cfg_json:
                 records.append(rec)
                 continue
+            rows = reusable_rows(rec, cfg_json)
+            reuse = (rec.get("encoder_fingerprint"), rows) if rows else None
         ckpt_path = out / "checkpoints" / f"g{gamma:g}_s{seed}.pt"
         pcfg = config.pretrain_config(gamma, seed)
         if not (ckpt_path.is_file() and load_checkpoint(ckpt_path)["config"] == pcfg.to_dict()):
             pretrain(pcfg, out=ckpt_path, device=device, progress=progress)
-        todo.append((gamma, seed, ckpt_path, rec_path))
+        todo.append((gamma, seed, ckpt_path, rec_path, reuse))
     return records, todo
 
 

@@ -2,8 +2,9 @@
 
 A task is a dict: ``name``; ``train`` = (images (N, H, W), labels (N,)); ``domains`` = {name: (kind, images,
 labels)} with kind ``"id"`` or ``"ood"``; ``captions`` = the text of each class (for zero-shot evaluation of
-image-text models) or ``None``. Images are in [0, 1] at their own resolution: the pre-trained encoder resizes
-them to its input size.
+image-text models) or ``None``; ``groups`` = the source sub-domain of every training image, shape (N,), or
+``None`` (heads that select on held-out sub-domains, ``nmtune-cv``, receive it). Images are in [0, 1] at
+their own resolution: the pre-trained encoder resizes them to its input size.
 
 Two set-ups:
 
@@ -73,19 +74,21 @@ def _digit_tasks(max_train: int, max_test: int, seed: int, size: int | None) -> 
 
 
 def _glyph_task(max_train: int, max_test: int, seed: int) -> dict:
-    from nmtune.datasets import load_dataset
+    from nmtune.datasets import dataset_groups, load_dataset
     from nmtune.datasets.glyphs import HELD_OUT_FAMILIES
 
     train = load_dataset("glyphs-id", "train")
+    idx = _subset(train.labels, max_train, seed)
     domains = {"glyphs-id": ("id", *_take(load_dataset("glyphs-id", "test"), max_test, seed))}
     for family in HELD_OUT_FAMILIES:
         name = f"glyphs-ood:{family}"
         domains[name] = ("ood", *_take(load_dataset(name, "test"), max_test, seed))
     return {
         "name": "glyphs-id",
-        "train": _take(train, max_train, seed),
+        "train": (np.asarray(train.inputs)[idx], np.asarray(train.labels)[idx]),
         "domains": domains,
         "captions": list(train.class_names),
+        "groups": np.asarray(dataset_groups("glyphs-id", "train"))[idx],  # the font family of each image
     }
 
 
@@ -129,7 +132,7 @@ def study_tasks(setup: str, *, max_train: int, max_test: int, seed: int, corrupt
     Returns
     -------
     list of dict
-        The tasks, each with ``name``, ``train``, ``domains`` and ``captions``.
+        The tasks, each with ``name``, ``train``, ``domains``, ``captions`` and (glyph task only) ``groups``.
     """
     if setup == "glyphs":
         return [_glyph_task(max_train, max_test, seed), *_digit_tasks(max_train, max_test, seed, None)]
