@@ -8,6 +8,10 @@ Sources (encoder x suite); every method sees the training split only, evaluation
   once, and so that the newsgroup of every training document is known: it is passed to ``nmtune-cv`` as
   ``groups``. ID = source newsgroups of the test split, OOD = target newsgroups of the test split.
 - ``efficientnet-digits``: the ``digits`` suite (MNIST-5k <-> optdigits, both directions), no sub-domains.
+- ``efficientnet-fashion-c``: the ``fashion-c`` suite (Fashion-MNIST train -> clean test (ID) and 12 corrupted
+  test sets: Gaussian noise, blur, contrast, rotation at severities 1-3; ``ood_acc`` = their mean), no
+  sub-domains; ``fashion-c@<checkpoint>``: the same suite on a pre-trained backbone (e.g. the Fashion-MNIST
+  study's, pre-trained on Fashion-MNIST images: the ImageNet -> ImageNet-C analogue).
 - ``glyphs@<checkpoint>``: a pre-trained glyph backbone (``pretrained:<checkpoint>``) on the font-family shift:
   train on ``glyphs-id`` train (62 classes, 2,976 rows, ``groups`` = the font family of each row: NMTuneCV's
   folds then hold out one whole DejaVu family each), ID = ``glyphs-id`` test, OOD = ``glyphs-ood:stix`` and
@@ -93,13 +97,24 @@ def twenty_ng_tasks(encoder, cap_train, cap_test):
     return tasks
 
 
-def digits_tasks(encoder, cap_train, cap_test):
-    """The 2 tasks of the digits suite, no groups."""
+def suite_tasks(encoder, suite, cap_train, cap_test):
+    """The tasks of a built-in suite without sub-domains (``digits``, ``fashion-c``), no groups.
+
+    Evaluation keys: ``id``, and ``ood`` for a single OOD domain or ``ood-<domain>`` for several (their mean is
+    then ``ood_acc``).
+    """
     from nmtune.protocol.feature_tasks import suite_feature_tasks
 
     out = []
-    for t in suite_feature_tasks(encoder, "digits", max_train=cap_train, max_eval=cap_test, progress=False):
-        evals = {d.kind: (np.asarray(d.X, dtype=np.float32), np.asarray(d.y)) for d in t.evals}
+    for t in suite_feature_tasks(encoder, suite, max_train=cap_train, max_eval=cap_test, progress=False):
+        n_ood = sum(d.kind == "ood" for d in t.evals)
+        evals = {
+            (d.kind if d.kind == "id" or n_ood == 1 else f"ood-{d.name}"): (
+                np.asarray(d.X, dtype=np.float32),
+                np.asarray(d.y),
+            )
+            for d in t.evals
+        }
         out.append((t.name, np.asarray(t.X_train, dtype=np.float32), np.asarray(t.y_train), None, evals))
     return out
 
@@ -129,14 +144,22 @@ def glyph_tasks(encoder, groups_by="family"):
 SOURCES = {
     "minilm-20ng": lambda a, _: twenty_ng_tasks("minilm", a.cap_train, a.cap_test),
     "glove-20ng": lambda a, _: twenty_ng_tasks("glove-50", a.cap_train, a.cap_test),
-    "efficientnet-digits": lambda a, _: digits_tasks(
-        "efficientnet-lite0", a.digits_cap_train, a.digits_cap_test
+    "efficientnet-digits": lambda a, _: suite_tasks(
+        "efficientnet-lite0", "digits", a.digits_cap_train, a.digits_cap_test
+    ),
+    "efficientnet-fashion-c": lambda a, _: suite_tasks(
+        "efficientnet-lite0", "fashion-c", a.fashion_cap_train, a.fashion_cap_test
+    ),
+    "fashion-c": lambda a, ckpt: suite_tasks(
+        f"pretrained:{ckpt}", "fashion-c", a.fashion_cap_train, a.fashion_cap_test
     ),
     "glyphs": lambda a, ckpt: glyph_tasks(f"pretrained:{ckpt}"),
     "glyph-styles": lambda a, ckpt: glyph_tasks(f"pretrained:{ckpt}", "style"),
-    "glyph-digits": lambda a, ckpt: digits_tasks(f"pretrained:{ckpt}", a.digits_cap_train, a.digits_cap_test),
+    "glyph-digits": lambda a, ckpt: suite_tasks(
+        f"pretrained:{ckpt}", "digits", a.digits_cap_train, a.digits_cap_test
+    ),
 }
-NEEDS_CHECKPOINT = ("glyphs", "glyph-styles", "glyph-digits")
+NEEDS_CHECKPOINT = ("glyphs", "glyph-styles", "glyph-digits", "fashion-c")
 
 
 def parse_source(text):
@@ -254,6 +277,11 @@ def run(args):
                                 est.cv_results_["mean_test_score"].round(4),
                             )
                         )
+                        k = est.n_splits_
+                        record["cv_folds"] = {  # per-fold validation accuracy, for other selection rules
+                            n: [round(float(est.cv_results_[f"split{i}_test_score"][j]), 4) for i in range(k)]
+                            for j, n in enumerate(est.cv_results_["param_candidate"])
+                        }
                         if args.ablation:
                             record["candidate_acc"] = candidate_accuracies(est, X, y, evals)
                     if method.startswith("logreg-"):
@@ -372,6 +400,10 @@ def main():
     ap.add_argument("--cap-test", type=int, default=1700, help="rows of the 20newsgroups test split encoded")
     ap.add_argument("--digits-cap-train", type=int, default=1000)
     ap.add_argument("--digits-cap-test", type=int, default=500)
+    ap.add_argument(
+        "--fashion-cap-train", type=int, default=2000, help="rows of Fashion-MNIST train (fashion-c)"
+    )
+    ap.add_argument("--fashion-cap-test", type=int, default=500, help="rows of each fashion-c test domain")
     ap.add_argument(
         "--out", nargs="+", default=["nmtune-cv-results.jsonl"], help="records (run: the first; summary: all)"
     )
