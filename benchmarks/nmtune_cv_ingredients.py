@@ -4,9 +4,12 @@ Each ``nmtune-cv`` record of an ``--ablation`` run holds every candidate's mean 
 folds (``cv_scores``) and, for information, its test accuracies when refitted on the whole training split
 (``candidate_acc``). Taking an ingredient out of the candidate family is then a re-selection: the candidate with
 the best validation score *among the remaining ones* (first in the family's order on ties, as NMTuneCV does),
-scored by its test accuracies. The folds and the fits are the same, so the comparison with the full family is
-paired fit for fit; the unit of the intervals is the seed (mean over a source's tasks), or the (backbone, seed)
-pair with ``--pool``, as in ``eval_nmtune_cv.py``. The oracle row picks on test data and is information only.
+scored by its test accuracies. Records that hold every fold's score (``cv_folds``) also get the
+one-standard-error rule (the simplest candidate within one standard error of the best; simplest = strongest L2
+penalty first, then the linear probe, the blends, NMTune), a rule fixed here before it was computed. The folds
+and the fits are the same, so the comparison with the full family is paired fit for fit; the unit of the
+intervals is the seed (mean over a source's tasks), or the (backbone, seed) pair with ``--pool``, as in
+``eval_nmtune_cv.py``. The oracle row picks on test data and is information only.
 
 Usage: python benchmarks/nmtune_cv_ingredients.py [--pool] RECORDS.jsonl [...]
 """
@@ -41,6 +44,28 @@ def pick(record, keep):
     return max(names, key=lambda n: (record["cv_scores"][n], -names.index(n)))
 
 
+def complexity(name):
+    """Order of the one-standard-error rule, simplest first: L2 heads from the strongest penalty (smallest C),
+    the linear probe, blends, NMTune."""
+    if name.startswith("l2-C"):
+        return (0, float(name[4:]))
+    if name == "lp":
+        return (1, 0.0)
+    if name.startswith("nmtune+l2-C"):
+        return (2, float(name[11:]))
+    return (3, 0.0) if name == "nmtune+lp" else (4, 0.0)
+
+
+def one_se_pick(record):
+    """The simplest candidate whose mean fold score is within one standard error of the best one's
+    (Breiman et al. 1984); the standard error is the best candidate's fold standard deviation / sqrt(K)."""
+    folds = record["cv_folds"]
+    means = {n: float(np.mean(v)) for n, v in folds.items()}
+    best = max(means, key=means.get)
+    se = float(np.std(folds[best], ddof=1) / np.sqrt(len(folds[best])))
+    return min((n for n in means if means[n] >= means[best] - se), key=complexity)
+
+
 def oracle(record, metric):
     """The candidate with the best test score (information only)."""
     return max(record["cv_scores"], key=lambda n: record["candidate_acc"][n][metric])
@@ -65,6 +90,8 @@ def table(records, source):
         "|---|---|---|---|---|---|",
     ]
     rows = [(name, lambda r, keep=keep: pick(r, keep)) for name, keep in INGREDIENTS.items()]
+    if all("cv_folds" in r for r in records):
+        rows.append(("all candidates, one-standard-error rule", one_se_pick))
     rows.append(("oracle: best OOD on test (information only)", lambda r: oracle(r, "ood_acc")))
     for name, choose in rows:
         cells = []
