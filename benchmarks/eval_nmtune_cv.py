@@ -25,7 +25,8 @@ A source's label in the records is ``<name>@<checkpoint file stem>`` (e.g. ``gly
 Methods: ``lp`` (LinearProbe defaults), ``logreg`` (standardised LogisticRegression, C = 1), ``logreg-cv`` (C
 picked by stratified 5-fold CV on the training data from 0.01 ... 100), ``logreg-gcv`` (C picked on the same
 group-aware folds as nmtune-cv; = logreg-cv without groups), ``nmtune`` (NMTune defaults), ``nmtune-cv``
-(NMTuneCV defaults, ``groups`` where the source has them).
+(NMTuneCV defaults, ``groups`` where the source has them), and on request ``nmtune-cv-1se`` (the same with
+``selection="one-se"``).
 
 Records go to a JSONL file (one line per source, task, method, seed; rerunning skips what is there); the summary
 averages each seed over the tasks of a source and gives mean and 95 % t-intervals over seeds, and paired
@@ -61,7 +62,8 @@ from nmtune.heads._candidates import Blend, candidate_family
 from nmtune.heads.folds import selection_folds
 
 LOGREG_CS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
-METHODS = ("lp", "logreg", "logreg-cv", "logreg-gcv", "nmtune", "nmtune-cv")
+METHODS = ("lp", "logreg", "logreg-cv", "logreg-gcv", "nmtune", "nmtune-cv", "nmtune-cv-1se")
+DEFAULT_METHODS = METHODS[:-1]
 BASELINES = ("lp", "logreg", "logreg-cv", "logreg-gcv", "nmtune")
 
 
@@ -236,7 +238,8 @@ def build(method, seed, y, groups, cv):
         return GridSearchCV(logreg(), grid, cv=folds, n_jobs=1), {}
     if method == "nmtune":
         return NMTune(random_state=seed, device="cpu"), {}
-    return NMTuneCV(cv=cv, random_state=seed, device="cpu", n_jobs=1), {"groups": groups}
+    selection = "one-se" if method == "nmtune-cv-1se" else "best"
+    return NMTuneCV(cv=cv, selection=selection, random_state=seed, device="cpu", n_jobs=1), {"groups": groups}
 
 
 def run(args):
@@ -268,7 +271,7 @@ def run(args):
                     }
                     if ckpt:
                         record["checkpoint"] = ckpt
-                    if method == "nmtune-cv":
+                    if method.startswith("nmtune-cv"):
                         record["chosen"] = est.best_params_["candidate"]
                         record["n_splits"] = est.n_splits_
                         record["cv_scores"] = dict(
@@ -391,7 +394,7 @@ def main():
         "--sources", nargs="+", default=["minilm-20ng"],
         help=f"from {sorted(SOURCES)}; {', '.join(NEEDS_CHECKPOINT)} as <name>@<checkpoint.pt>",
     )  # fmt: skip
-    ap.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    ap.add_argument("--methods", nargs="+", choices=METHODS, default=list(DEFAULT_METHODS))
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--cv", type=int, default=5, help="NMTuneCV's (largest) number of folds")
     ap.add_argument(

@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from eval_nmtune_cv import load_records  # noqa: E402
 
 from nmtune._internal.stats import t_interval  # noqa: E402
+from nmtune.heads._candidates import simplicity_order  # noqa: E402
+from nmtune.heads.cv import select_candidate  # noqa: E402
 
 #: Candidate subsets: name -> which candidate names stay in the family.
 INGREDIENTS = {
@@ -44,26 +46,11 @@ def pick(record, keep):
     return max(names, key=lambda n: (record["cv_scores"][n], -names.index(n)))
 
 
-def complexity(name):
-    """Order of the one-standard-error rule, simplest first: L2 heads from the strongest penalty (smallest C),
-    the linear probe, blends, NMTune."""
-    if name.startswith("l2-C"):
-        return (0, float(name[4:]))
-    if name == "lp":
-        return (1, 0.0)
-    if name.startswith("nmtune+l2-C"):
-        return (2, float(name[11:]))
-    return (3, 0.0) if name == "nmtune+lp" else (4, 0.0)
-
-
 def one_se_pick(record):
-    """The simplest candidate whose mean fold score is within one standard error of the best one's
-    (Breiman et al. 1984); the standard error is the best candidate's fold standard deviation / sqrt(K)."""
-    folds = record["cv_folds"]
-    means = {n: float(np.mean(v)) for n, v in folds.items()}
-    best = max(means, key=means.get)
-    se = float(np.std(folds[best], ddof=1) / np.sqrt(len(folds[best])))
-    return min((n for n in means if means[n] >= means[best] - se), key=complexity)
+    """NMTuneCV's ``selection="one-se"`` rule (:func:`nmtune.heads.cv.select_candidate`) on the stored fold scores."""
+    names = list(record["cv_folds"])
+    scores = [record["cv_folds"][n] for n in names]
+    return names[select_candidate(scores, simplicity_order(names), "one-se")]
 
 
 def oracle(record, metric):
@@ -115,7 +102,11 @@ def main():
     ap.add_argument("records", nargs="+", help="JSONL files written by eval_nmtune_cv.py --ablation")
     ap.add_argument("--pool", action="store_true", help="pool backbones <name>_s<k> into one source")
     args = ap.parse_args()
-    rows = [r for r in load_records(args.records, args.pool) if "candidate_acc" in r]
+    rows = [
+        r
+        for r in load_records(args.records, args.pool)
+        if r["method"] == "nmtune-cv" and "candidate_acc" in r
+    ]
     if not rows:
         raise SystemExit(
             f"No nmtune-cv record with candidate accuracies in {args.records}: run eval_nmtune_cv.py with --ablation."

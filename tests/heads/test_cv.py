@@ -5,6 +5,8 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nmtune import NMTuneCV
+from nmtune.heads._candidates import simplicity_order
+from nmtune.heads.cv import select_candidate
 from nmtune.heads.folds import group_class_folds, selection_folds, stratified_folds
 
 FAST_LP = {"epochs": 20, "min_steps": 0, "batch_size": 32, "lr": 0.05}
@@ -129,6 +131,7 @@ def test_fold_models_without_refit(blobs):
         ({"cv": 1}, "cv must be an integer >= 2; received 1"),
         ({"Cs": (0.1, -1)}, "Cs must hold positive finite numbers"),
         ({"Cs": "abc"}, "Cs must be a sequence of positive numbers"),
+        ({"selection": "1se"}, "selection must be one of \\['best', 'one-se'\\]; got '1se'"),
     ],
 )
 def test_bad_options(blobs, kw, pattern):
@@ -143,6 +146,54 @@ def test_bad_groups(blobs):
         _fast().fit(X, y, groups=np.zeros(149))
     with pytest.raises(ValueError, match="at least 2 groups per class"):
         _fast().fit(X, y, groups=y)  # one group per class: no fold could hold a class on both sides
+
+
+# --- the selection rules ---------------------------------------------------------------------------------------
+
+
+def test_select_candidate_best_and_one_standard_error():
+    scores = [
+        [0.920, 0.920, 0.915],  # mean 0.9183: within one SE (0.0067) of the best
+        [0.930, 0.910, 0.930],  # mean 0.9233, the best, first of two equal means
+        [0.930, 0.910, 0.930],
+        [0.880, 0.900, 0.890],  # far below
+    ]
+    assert select_candidate(scores, [0, 1, 2, 3], "best") == 1
+    assert select_candidate(scores, [0, 1, 2, 3], "one-se") == 0  # the simplest within one SE
+    assert select_candidate(scores, [3, 2, 1, 0], "one-se") == 2  # candidate 3 is simplest but not within
+    assert select_candidate([[0.5], [0.7]], [0, 1], "one-se") == 1  # one fold: no standard error, the best
+
+
+def test_one_standard_error_rule_properties():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n, k = rng.integers(2, 8), rng.integers(2, 6)
+        scores = rng.uniform(0.5, 1.0, size=(n, k)).round(2)  # ties happen
+        simplicity = list(rng.permutation(n))
+        mean = scores.mean(1)
+        best = select_candidate(scores, simplicity, "best")
+        assert best == int(np.flatnonzero(mean == mean.max())[0])
+        pick = select_candidate(scores, simplicity, "one-se")
+        se = scores[best].std(ddof=1) / np.sqrt(k)
+        within = [i for i in range(n) if mean[i] >= mean[best] - se]
+        assert pick in within and simplicity[pick] == min(simplicity[i] for i in within)
+
+
+def test_simplicity_order_puts_strong_linear_heads_first():
+    names = ["lp", "l2-C0.01", "l2-C1", "nmtune", "nmtune+lp", "nmtune+l2-C0.01", "nmtune+l2-C1"]
+    ranked = sorted(names, key=lambda n: simplicity_order(names)[names.index(n)])
+    assert ranked == ["l2-C0.01", "l2-C1", "lp", "nmtune+l2-C0.01", "nmtune+l2-C1", "nmtune+lp", "nmtune"]
+
+
+def test_one_se_selection_in_the_estimator(blobs):
+    X, y, Xt, yt = blobs
+    est = _fast(cv=3, selection="one-se").fit(X, y)
+    names = list(est.cv_results_["param_candidate"])
+    scores = np.stack([est.cv_results_[f"split{k}_test_score"] for k in range(3)], axis=1)
+    assert est.best_index_ == select_candidate(scores, simplicity_order(names), "one-se")
+    assert est.best_params_ == {"candidate": names[est.best_index_]}
+    assert est.best_score_ == est.cv_results_["mean_test_score"][est.best_index_]
+    assert est.score(Xt, yt) > 0.95
 
 
 # --- what it selects -------------------------------------------------------------------------------------------

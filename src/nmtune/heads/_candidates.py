@@ -142,3 +142,27 @@ def candidate_family(*, Cs, blend: bool, lp_params, nmtune_params, device) -> li
     tuned = Candidate("nmtune", lambda seed: NMTune(**nm_kw, random_state=seed))
     blends = [Candidate(f"nmtune+{m.name}", members=("nmtune", m.name)) for m in linear] if blend else []
     return [*linear, tuned, *blends]
+
+
+def simplicity_order(names) -> list[int]:
+    """Rank of each candidate name for the one-standard-error rule, simplest first (0).
+
+    L2 heads from the strongest penalty (smallest C), then the linear probe, the blends with an L2 head (smallest
+    C first), the blend with the linear probe, NMTune: a linear head before an adapted one, and more
+    regularisation before less.
+    """
+
+    def key(name):
+        if name.startswith("l2-C"):
+            return (0, float(name[4:]))
+        if name == "lp":
+            return (1, 0.0)
+        if name.startswith("nmtune+l2-C"):
+            return (2, float(name[11:]))
+        return (3, 0.0) if name == "nmtune+lp" else (4, 0.0)
+
+    order = sorted(range(len(names)), key=lambda i: key(names[i]))
+    rank = [0] * len(names)
+    for r, i in enumerate(order):
+        rank[i] = r
+    return rank

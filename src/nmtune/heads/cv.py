@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from nmtune._internal.validation import check_number, seed_from_random_state
 
-from ._candidates import Blend, candidate_family
+from ._candidates import Blend, candidate_family, simplicity_order
 from ._data import validate_X, validate_y
 from .folds import selection_folds
 
@@ -26,6 +26,37 @@ __all__ = ["NMTuneCV"]
 #: Inverse L2 strengths of the regularised linear candidates: half-decade steps from strong to scikit-learn's
 #: default (C = 1), fixed before any evaluation (docs/nmtune-cv.md).
 DEFAULT_CS = (0.01, 0.03, 0.1, 0.3, 1.0)
+
+
+SELECTIONS = ("best", "one-se")
+
+
+def select_candidate(scores, simplicity, rule: str = "best") -> int:
+    """Index of the selected candidate from its fold scores.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_candidates, K)
+        Validation accuracy of every candidate on every fold.
+    simplicity : sequence of int, length n_candidates
+        Rank of each candidate for ``"one-se"``, simplest first (:func:`simplicity_order`).
+    rule : {"best", "one-se"}
+        ``"best"``: the highest mean score, the first one on ties. ``"one-se"``: the simplest candidate whose mean
+        is within one standard error of the best mean, the standard error being the best candidate's fold
+        standard deviation (ddof = 1) over sqrt(K) (Breiman et al., 1984; K = 1: the best).
+
+    Returns
+    -------
+    int
+    """
+    scores = np.asarray(scores, dtype=float)
+    mean = scores.mean(axis=1)
+    best = int(np.argmax(mean))
+    if rule == "best" or scores.shape[1] < 2:
+        return best
+    se = float(scores[best].std(ddof=1) / np.sqrt(scores.shape[1]))
+    within = np.flatnonzero(mean >= mean[best] - se)
+    return int(min(within, key=lambda i: simplicity[i]))
 
 
 def _fit_one(candidate, seed, X, y, train, val):
@@ -43,7 +74,8 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
     ``l2-C<C>``, standardised features plus L2-regularised logistic regression for each C in ``Cs``;
     ``nmtune``; and, with ``blend``, ``nmtune+<linear>``: the average of the class probabilities of NMTune and
     each linear candidate (output-space WiSE-FT; no extra fit). The candidate with the highest mean validation
-    accuracy over the folds wins.
+    accuracy over the folds wins (``selection="best"``), or the simplest within one standard error of it
+    (``selection="one-se"``: L2 heads from the strongest penalty, then the linear probe, the blends, NMTune).
 
     Folds (:func:`nmtune.heads.folds.selection_folds`): with ``groups`` (the source sub-domain of each training
     sample) every fold holds out whole groups, one or more per class, so that every class is in every validation
@@ -58,6 +90,9 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
     cv : int, default=5
         (Largest) number of folds, at least 2. Group-aware folds are capped by the number of groups per class;
         stratified folds by the size of the smallest class.
+    selection : {"best", "one-se"}, default="best"
+        Selection rule (:func:`select_candidate`). ``"one-se"`` prefers strongly regularised linear heads when the
+        folds cannot tell the candidates apart; offered as the method ``nmtune-cv-1se`` (docs/nmtune-cv.md).
     refit : bool, default=True
         Refit the winner on all the training data. ``False`` keeps the winner's K fold models and averages their
         class probabilities (no refit cost; :meth:`transform` is then unavailable).
@@ -101,6 +136,7 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
         Cs=DEFAULT_CS,
         blend=True,
         cv=5,
+        selection="best",
         refit=True,
         lp_params=None,
         nmtune_params=None,
@@ -111,6 +147,7 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.Cs = Cs
         self.blend = blend
         self.cv = cv
+        self.selection = selection
         self.refit = refit
         self.lp_params = lp_params
         self.nmtune_params = nmtune_params
@@ -120,6 +157,8 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         check_number("cv", self.cv, low=2, integer=True)
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"selection must be one of {list(SELECTIONS)}; got {self.selection!r}.")
         try:
             Cs = [float(c) for c in self.Cs]
         except (TypeError, ValueError):
@@ -185,7 +224,10 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
                     probas[c.name, k] = np.mean([probas[m, k] for m in c.members], axis=0)
                 times[c.name] = list(np.sum([times[m] for m in c.members], axis=0))
         self.cv_results_ = self._results(family, probas, times, y_enc)
-        self.best_index_ = int(np.argmax(self.cv_results_["mean_test_score"]))  # first maximum: simplest
+        scores = np.stack([self.cv_results_[f"split{k}_test_score"] for k in range(self.n_splits_)], axis=1)
+        self.best_index_ = select_candidate(
+            scores, simplicity_order([c.name for c in family]), self.selection
+        )
         best = family[self.best_index_]
         self.best_params_ = {"candidate": best.name}
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])

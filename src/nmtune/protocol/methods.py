@@ -258,6 +258,12 @@ _add(
     "nmtune-cv",
     description="NMTuneCV: LP, L2 linear heads (C 0.01-1), NMTune and their blends, picked on group-aware folds",
 )
+_add(
+    "nmtune-cv-1se",
+    "nmtune-cv",
+    fixed={"selection": "one-se"},
+    description="NMTuneCV with the one-standard-error rule: the simplest candidate within one SE of the best",
+)
 for _term in ("mse", "cov", "svd"):
     _add(
         f"nmtune-no-{_term}",
