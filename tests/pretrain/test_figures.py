@@ -47,3 +47,17 @@ def test_writes_three_nonblank_figures(tmp_path):
     for p in paths:
         img = plt.imread(p)
         assert img.shape[1] > 900 and img[..., :3].std() > 0.05
+
+
+def test_figure_5_draws_every_method_of_the_study(tmp_path):
+    """A study with nmtune-cv gets a bar for it; methods without a summary are left out, not drawn empty."""
+    summary = _summary()
+    summary["id_nmtune-cv"] = {g: [v + 0.05 for v in vals] for g, vals in summary["id_lp"].items()}
+    summary["ood_nmtune-cv"] = {g: [v + 0.05 for v in vals] for g, vals in summary["ood_lp"].items()}
+    for d in "abc":
+        (tmp_path / d).mkdir()
+    default = write_figures(summary, tmp_path / "a")
+    more = write_figures(summary, tmp_path / "b", methods=("lp", "mlp", "nmtune", "nmtune-cv"))
+    assert np.array_equal(plt.imread(default[0]), plt.imread(more[0]))  # Figure 2 is the probe's alone
+    assert not np.array_equal(plt.imread(default[2]), plt.imread(more[2]))  # Figure 5 gained the bars
+    write_figures(summary, tmp_path / "c", methods=("lp", "mlp", "nmtune-cv", "logreg"))  # no logreg: skipped

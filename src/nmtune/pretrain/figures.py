@@ -26,7 +26,7 @@ def _line(ax, table, label):
     ax.errorbar(x, m, yerr=[el, eh], marker="o", capsize=3, label=label)
 
 
-def write_figures(summary: dict, out_dir) -> list[Path]:
+def write_figures(summary: dict, out_dir, methods=("lp", "mlp", "nmtune")) -> list[Path]:
     """Write ``fig2_lp_vs_gamma.png``, ``fig3_spectrum_vs_gamma.png`` and ``fig5_methods_per_gamma.png``.
 
     Parameters
@@ -35,6 +35,8 @@ def write_figures(summary: dict, out_dir) -> list[Path]:
         ``summary[key][gamma] -> values over seeds`` from :func:`nmtune.pretrain.study.summarise`.
     out_dir : path
         Folder for the PNG files.
+    methods : sequence of str
+        The heads of Figure 5, in this order (those without a ``id_<method>`` summary are left out).
 
     Returns
     -------
@@ -72,18 +74,18 @@ def write_figures(summary: dict, out_dir) -> list[Path]:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for ax, kind in zip(axes, ("id", "ood")):
-        methods = [m for m in ("lp", "mlp", "nmtune") if f"{kind}_{m}" in summary]
+        shown = [m for m in methods if f"{kind}_{m}" in summary]
         gammas = sorted(summary.get(f"{kind}_lp", {}))
-        width = 0.8 / max(len(methods), 1)
-        for i, m in enumerate(methods):
+        width = 0.8 / max(len(shown), 1)
+        for i, m in enumerate(shown):
             _, mean, el, eh = _series(summary[f"{kind}_{m}"])
             ax.bar(np.arange(len(gammas)) + i * width, mean, width, yerr=[el, eh], capsize=2, label=m.upper())
         ax.set_xticks(
-            np.arange(len(gammas)) + width * (len(methods) - 1) / 2, [f"{100 * g:g}%" for g in gammas]
+            np.arange(len(gammas)) + width * (len(shown) - 1) / 2, [f"{100 * g:g}%" for g in gammas]
         )
         ax.set(title=f"{kind.upper()} accuracy per method", xlabel="pre-training noise", ylabel="accuracy")
-        if methods:
-            lo = min(min(summary[f"{kind}_{m}"][g]) for m in methods for g in gammas)
+        if shown:
+            lo = min(min(summary[f"{kind}_{m}"][g]) for m in shown for g in gammas)
             ax.set_ylim(max(0.0, lo - 0.05), None)
         ax.legend(fontsize=8)
     fig.tight_layout()

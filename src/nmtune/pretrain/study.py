@@ -405,7 +405,7 @@ def run_study(
     }
     atomic_write_text(out / "summary.json", json.dumps(result, indent=1, default=str))
     atomic_write_text(out / "verdict.md", _verdict_markdown(config, summary, verdicts, corr, differences))
-    write_figures(summary, out)
+    write_figures(summary, out, config.methods)
     return result
 
 
