@@ -11,6 +11,9 @@ and the fits are the same, so the comparison with the full family is paired fit 
 intervals is the seed (mean over a source's tasks), or the (backbone, seed) pair with ``--pool``, as in
 ``eval_nmtune_cv.py``. The oracle row picks on test data and is information only.
 
+Given the baseline records too (the same runs' ``lp`` and ``logreg-cv``), a second table per source measures the
+issue's goal: OOD accuracy minus the better of the linear probe and tuned logistic regression, ID minus the probe.
+
 Usage: python benchmarks/nmtune_cv_ingredients.py [--pool] RECORDS.jsonl [...]
 """
 
@@ -97,16 +100,57 @@ def table(records, source):
 METRICS = ("ood_acc", "id_acc")
 
 
+def baseline_units(rows, method, metric):
+    """{unit: mean over tasks of ``method``'s ``metric``} from the baseline records of a source."""
+    units = {}
+    for r in rows:
+        if r["method"] == method and metric in r:
+            units.setdefault(r["seed"], []).append(r[metric])
+    return {u: float(np.mean(v)) for u, v in units.items()}
+
+
+def goal_table(records, baselines, source):
+    """The issue's goal per source: OOD minus the better of ``lp`` and ``logreg-cv`` (the one with the higher
+    mean OOD accuracy on this source), ID minus ``lp``; for NMTuneCV's rule and the one-standard-error rule."""
+    lp, lcv = (baseline_units(baselines, m, "ood_acc") for m in ("lp", "logreg-cv"))
+    if not lp or not lcv:
+        return ""
+    better, base = (
+        ("lp", lp) if np.mean(list(lp.values())) >= np.mean(list(lcv.values())) else ("logreg-cv", lcv)
+    )
+    lp_id = baseline_units(baselines, "lp", "id_acc")
+    rules = [("nmtune-cv", lambda r: pick(r, INGREDIENTS["all candidates (NMTuneCV)"]))]
+    if all("cv_folds" in r for r in records):
+        rules.append(("nmtune-cv-1se", one_se_pick))
+    lines = [
+        f"\n{source}: against the goal (the better baseline OOD here: {better}); paired by unit, mean [95 % CI] (wins)",
+        f"| rule | OOD minus {better} | ID minus lp |",
+        "|---|---|---|",
+    ]
+    for name, choose in rules:
+        cells = []
+        for metric, ref in (("ood_acc", base), ("id_acc", lp_id)):
+            vals = per_unit(records, choose, metric)
+            d = [vals[u] - ref[u] for u in vals if u in ref]
+            m, lo, hi = t_interval(d) if len(d) > 1 else (np.mean(d), np.nan, np.nan)
+            cells.append(f"{m:+.2f} [{lo:+.2f}, {hi:+.2f}] ({sum(x > 0 for x in d)}/{len(d)})")
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("records", nargs="+", help="JSONL files written by eval_nmtune_cv.py --ablation")
     ap.add_argument("--pool", action="store_true", help="pool backbones <name>_s<k> into one source")
     args = ap.parse_args()
-    rows = [
-        r
-        for r in load_records(args.records, args.pool)
-        if r["method"] == "nmtune-cv" and "candidate_acc" in r
-    ]
+    every = load_records(args.records, args.pool)
+    unique = {}  # one record per (source, task, seed); a record with fold scores wins over one without
+    for r in every:
+        if r["method"] == "nmtune-cv" and "candidate_acc" in r:
+            key = (r["source"], r["task"], r["seed"])
+            if key not in unique or "cv_folds" in r:
+                unique[key] = r
+    rows = list(unique.values())
     if not rows:
         raise SystemExit(
             f"No nmtune-cv record with candidate accuracies in {args.records}: run eval_nmtune_cv.py with --ablation."
@@ -115,6 +159,13 @@ def main():
     differ = sum(pick(r, full) != r["chosen"] for r in rows)  # the stored scores are rounded to 1e-4
     for source in sorted({r["source"] for r in rows}):
         print(table([r for r in rows if r["source"] == source], source))
+        print(
+            goal_table(
+                [r for r in rows if r["source"] == source],
+                [r for r in every if r["source"] == source],
+                source,
+            )
+        )
     print(
         f"\nRe-selection from the stored (rounded) scores differs from NMTuneCV's pick in {differ}/{len(rows)} fits."
     )
