@@ -2,11 +2,12 @@
 
 Sources (encoder x suite); every method sees the training split only, evaluation splits are only scored:
 
-- ``<encoder>-20ng``: the 20 Newsgroups sub-group shift of the ``20ng-subgroups`` suite (6 tasks: comp-rec, ...,
-  sci-talk; source = the first half of each group's newsgroups, target = the rest), built here from one encoding
-  of the whole corpus (``cap:<n>:20newsgroups``, stratified by newsgroup, seed 0) so that each document is encoded
-  once, and so that the newsgroup of every training document is known: it is passed to ``nmtune-cv`` as
-  ``groups``. ID = source newsgroups of the test split, OOD = target newsgroups of the test split.
+- ``<encoder>-20ng`` (``minilm``, ``e5``, ``glove``): the 20 Newsgroups sub-group shift of the
+  ``20ng-subgroups`` suite (6 tasks: comp-rec, ..., sci-talk; source = the first half of each group's newsgroups,
+  target = the rest), built here from one encoding of the whole corpus (``cap:<n>:20newsgroups``, stratified by
+  newsgroup, seed 0) so that each document is encoded once, and so that the newsgroup of every training document
+  is known: it is passed to ``nmtune-cv`` as ``groups``. ID = source newsgroups of the test split, OOD = target
+  newsgroups of the test split.
 - ``efficientnet-digits``: the ``digits`` suite (MNIST-5k <-> optdigits, both directions), no sub-domains.
 - ``efficientnet-fashion-c``: the ``fashion-c`` suite (Fashion-MNIST train -> clean test (ID) and 12 corrupted
   test sets: Gaussian noise, blur, contrast, rotation at severities 1-3; ``ood_acc`` = their mean), no
@@ -146,6 +147,7 @@ def glyph_tasks(encoder, groups_by="family"):
 SOURCES = {
     "minilm-20ng": lambda a, _: twenty_ng_tasks("minilm", a.cap_train, a.cap_test),
     "glove-20ng": lambda a, _: twenty_ng_tasks("glove-50", a.cap_train, a.cap_test),
+    "e5-20ng": lambda a, _: twenty_ng_tasks("e5-small", a.cap_train, a.cap_test),
     "efficientnet-digits": lambda a, _: suite_tasks(
         "efficientnet-lite0", "digits", a.digits_cap_train, a.digits_cap_test
     ),
