@@ -44,9 +44,10 @@ INGREDIENTS = {
 
 
 def pick(record, keep):
-    """The candidate NMTuneCV would select from the kept ones (highest mean validation score, first on ties)."""
+    """The candidate NMTuneCV's default rule selects from the kept ones (:func:`nmtune.heads.cv.select_candidate`
+    on the stored mean scores: the highest, first on ties)."""
     names = [n for n in record["cv_scores"] if keep(n)]
-    return max(names, key=lambda n: (record["cv_scores"][n], -names.index(n)))
+    return names[select_candidate([[record["cv_scores"][n]] for n in names], range(len(names)))]
 
 
 def one_se_pick(record):
@@ -61,12 +62,17 @@ def oracle(record, metric):
     return max(record["cv_scores"], key=lambda n: record["candidate_acc"][n][metric])
 
 
-def per_unit(records, choose, metric):
-    """{unit (seed or backbone/seed): mean over tasks of the chosen candidate's test ``metric``}."""
+def unit_means(records, value):
+    """{unit (seed or backbone/seed): mean over a source's tasks of ``value(record)``}."""
     units = {}
     for r in records:
-        units.setdefault(r["seed"], []).append(r["candidate_acc"][choose(r)][metric])
+        units.setdefault(r["seed"], []).append(value(r))
     return {u: float(np.mean(v)) for u, v in units.items()}
+
+
+def per_unit(records, choose, metric):
+    """{unit: mean over tasks of the test ``metric`` of the candidate ``choose(record)`` picks}."""
+    return unit_means(records, lambda r: r["candidate_acc"][choose(r)][metric])
 
 
 def table(records, source):
@@ -92,7 +98,9 @@ def table(records, source):
             ci = f" [{lo:+.2f}, {hi:+.2f}]" if np.isfinite(lo) else ""
             cells += [f"{np.mean(list(vals.values())):.2f}", f"{m:+.2f}{ci}"]
         picks = [choose(r) for r in records]
-        counts = ", ".join(f"{c} {picks.count(c)}" for c in sorted(set(picks), key=picks.count, reverse=True))
+        counts = ", ".join(
+            f"{c} {picks.count(c)}" for c in sorted(set(picks), key=lambda c: (-picks.count(c), c))
+        )
         lines.append(f"| {name} | {' | '.join(cells)} | {counts} |")
     return "\n".join(lines)
 
@@ -102,11 +110,7 @@ METRICS = ("ood_acc", "id_acc")
 
 def baseline_units(rows, method, metric):
     """{unit: mean over tasks of ``method``'s ``metric``} from the baseline records of a source."""
-    units = {}
-    for r in rows:
-        if r["method"] == method and metric in r:
-            units.setdefault(r["seed"], []).append(r[metric])
-    return {u: float(np.mean(v)) for u, v in units.items()}
+    return unit_means([r for r in rows if r["method"] == method and metric in r], lambda r: r[metric])
 
 
 def goal_table(records, baselines, source):

@@ -191,6 +191,8 @@ def test_one_se_selection_in_the_estimator(blobs):
     names = list(est.cv_results_["param_candidate"])
     scores = np.stack([est.cv_results_[f"split{k}_test_score"] for k in range(3)], axis=1)
     assert est.best_index_ == select_candidate(scores, simplicity_order(names), "one-se")
+    assert est.best_index_ != select_candidate(scores, simplicity_order(names), "best")  # the rule mattered
+    np.testing.assert_array_equal(est.folds_[0][1], est.make_folds(y)[0][1])  # the folds fit selected on
     assert est.best_params_ == {"candidate": names[est.best_index_]}
     assert est.best_score_ == est.cv_results_["mean_test_score"][est.best_index_]
     assert est.score(Xt, yt) > 0.95

@@ -199,7 +199,7 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
                 f"{len(np.asarray(groups))}. Pass the source sub-domain of every training row (or groups=None)."
             )
         seed = seed_from_random_state(self.random_state)
-        self.folds_ = selection_folds(y_enc, groups, int(self.cv), seed)
+        self.folds_ = self.make_folds(y_enc, groups)
         self.n_splits_ = len(self.folds_)
         family = candidate_family(
             Cs=self.Cs, blend=self.blend, lp_params=self.lp_params, nmtune_params=self.nmtune_params,
@@ -223,8 +223,13 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
                 for k in range(self.n_splits_):
                     probas[c.name, k] = np.mean([probas[m, k] for m in c.members], axis=0)
                 times[c.name] = list(np.sum([times[m] for m in c.members], axis=0))
-        self.cv_results_ = self._results(family, probas, times, y_enc)
-        scores = np.stack([self.cv_results_[f"split{k}_test_score"] for k in range(self.n_splits_)], axis=1)
+        scores = np.array(
+            [
+                [np.mean(probas[c.name, k].argmax(1) == y_enc[val]) for k, (_, val) in enumerate(self.folds_)]
+                for c in family
+            ]
+        )  # (candidates, K)
+        self.cv_results_ = self._results(family, scores, times)
         self.best_index_ = select_candidate(
             scores, simplicity_order([c.name for c in family]), self.selection
         )
@@ -249,13 +254,30 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
             ]
         return self
 
-    def _results(self, family, probas, times, y_enc) -> dict:
-        scores = np.array(
-            [
-                [np.mean(probas[c.name, k].argmax(1) == y_enc[val]) for k, (_, val) in enumerate(self.folds_)]
-                for c in family
-            ]
-        )  # (candidates, K)
+    def make_folds(self, y, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The ``(train_indices, validation_indices)`` folds that :meth:`fit` would select on.
+
+        Parameters
+        ----------
+        y : array-like of shape (N,)
+            Class labels.
+        groups : array-like of shape (N,) or None
+            Source sub-domain of each sample.
+
+        Returns
+        -------
+        list of (ndarray, ndarray)
+
+        Raises
+        ------
+        ValueError
+            When the groups cannot give folds that hold every class on both sides (e.g. a class with a single
+            group); ``groups=None`` (stratified folds) is then the alternative.
+        """
+        y_enc = np.unique(np.asarray(y), return_inverse=True)[1]
+        return selection_folds(y_enc, groups, int(self.cv), seed_from_random_state(self.random_state))
+
+    def _results(self, family, scores, times) -> dict:
         mean = scores.mean(axis=1)
         order = np.argsort(-mean, kind="stable")
         rank = np.empty(len(family), dtype=np.int32)

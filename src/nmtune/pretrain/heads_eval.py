@@ -38,12 +38,6 @@ def _make_head(method: str, config):
     )
 
 
-def _subset(y, n, seed) -> np.ndarray:
-    from nmtune.datasets import stratified_subset
-
-    return stratified_subset(np.asarray(y), n, seed)
-
-
 def _usable_groups(head, y, groups):
     """``groups`` when ``head`` (NMTuneCV) can build group-aware folds from them, else ``None``.
 
@@ -51,16 +45,8 @@ def _usable_groups(head, y, groups):
     class over 3 font families); the group-aware folds then cannot hold every class on both sides, and the
     head selects on stratified folds instead (the row records ``group_folds``).
     """
-    from nmtune._internal.validation import seed_from_random_state
-    from nmtune.heads.folds import selection_folds
-
     try:
-        selection_folds(
-            np.unique(y, return_inverse=True)[1],
-            groups,
-            int(head.cv),
-            seed_from_random_state(head.random_state),
-        )
+        head.make_folds(y, groups)
     except ValueError:
         return None
     return groups
@@ -125,6 +111,7 @@ def evaluate_model(
     """
     from tqdm.auto import tqdm
 
+    from nmtune.datasets import stratified_subset
     from nmtune.protocol.evaluate import evaluate_domain
     from nmtune.protocol.methods import get_method
     from nmtune.protocol.runner import _takes_groups
@@ -158,7 +145,7 @@ def evaluate_model(
         idx = (
             np.arange(len(y))
             if frac >= 1
-            else _subset(y, max(10, int(round(frac * len(y)))), config.downstream_seed)
+            else stratified_subset(y, max(10, int(round(frac * len(y)))), config.downstream_seed)
         )
         head = _make_head(method, config)
         fit_kw = {}

@@ -212,12 +212,6 @@ def load_study_config(path: str | os.PathLike | None = None, **overrides) -> Stu
     return config_from_dict(values, StudyConfig)
 
 
-def _subset(y, n, seed):
-    from nmtune.datasets import stratified_subset
-
-    return stratified_subset(np.asarray(y), n, seed)
-
-
 def _tasks(config: StudyConfig) -> list[dict]:
     """Downstream tasks of the config's set-up (:func:`nmtune.pretrain.tasks.study_tasks`)."""
     from nmtune.pretrain.tasks import study_tasks
