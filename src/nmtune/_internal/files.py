@@ -81,43 +81,10 @@ def sha256_file(path, *, chunk_size: int = 1 << 22) -> str:
 
 
 def read_yaml_mapping(path, what: str = "configuration") -> dict:
-    """Read a YAML (or JSON) file holding a mapping; every problem is an error naming the file.
+    """Read a YAML (or JSON) file holding a mapping: :func:`nmtune._internal.config.read_yaml`.
 
-    Parameters
-    ----------
-    path : path-like
-        The file.
-    what : str
-        What the file is, quoted in errors (e.g. ``"study configuration"``).
-
-    Returns
-    -------
-    dict
-        ``{}`` for an empty file.
-
-    Raises
-    ------
-    FileNotFoundError
-        No such file.
-    ValueError
-        A folder, invalid YAML, or a document that is not a mapping of keys to values.
+    Kept here for its callers; duplicate keys are refused and every problem names the file.
     """
-    import yaml
+    from nmtune._internal.config import read_yaml
 
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"No {what} file {str(p)!r}.")
-    if p.is_dir():
-        raise ValueError(f"The {what} file {str(p)!r} is a folder; give a YAML file.")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{p} is not valid YAML: {exc}".replace("\n", " ")) from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ValueError(
-            f"{p} must hold a mapping of {what} keys to values (key: value lines); received a "
-            f"{type(data).__name__}."
-        )
-    return data
+    return read_yaml(path, what)
