@@ -9,7 +9,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "sha256_file", "read_yaml_mapping"]
+__all__ = [
+    "atomic_path",
+    "atomic_write_text",
+    "atomic_write_bytes",
+    "sha256_file",
+    "read_yaml_mapping",
+    "read_text",
+    "csv_delimiter",
+]
 
 
 @contextmanager
@@ -88,3 +96,58 @@ def read_yaml_mapping(path, what: str = "configuration") -> dict:
     from nmtune._internal.config import read_yaml
 
     return read_yaml(path, what)
+
+
+_LATIN1_HINT = (
+    "re-save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8 {name} > {stem}-utf8{suffix}`, or in Python "
+    "pandas.read_csv(path, encoding='latin-1').to_csv(new_path, index=False))"
+)
+
+
+def read_text(path, what: str = "file") -> str:
+    """A text file's content as UTF-8 (a leading byte-order mark removed); other encodings are clear errors.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    what : str
+        What the file is, quoted in errors (e.g. ``"CSV file"``).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the first byte that is not UTF-8 and its line, and how to convert the file.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        hint = _LATIN1_HINT.format(name=path.name, stem=path.stem, suffix=path.suffix)
+        raise ValueError(
+            f"{what} {str(path)!r} is not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} cannot be "
+            f"decoded (the file is probably latin-1 / Windows-1252); {hint}."
+        ) from exc
+
+
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def csv_delimiter(header_line: str) -> str:
+    """The delimiter of a CSV file from its header line.
+
+    ``,`` unless the header has no comma and uses ``;`` (spreadsheet exports in many locales), a tab or ``|``
+    instead: then the most frequent of those.
+    """
+    if "," in header_line:
+        return ","
+    counts = {d: header_line.count(d) for d in DELIMITERS[1:]}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","

@@ -226,7 +226,7 @@ def check_labels(y, *, what: str = "labels", source: str = "") -> np.ndarray:
     if missing:
         first = missing[0]
         raise ValueError(
-            f"{what}{where} hold {len(missing)} missing value(s) (first at row {first}: {values[first]!r}); "
+            f"{what}{where}: {len(missing)} missing label(s) (first at row {first}: {values[first]!r}); "
             "a missing label is not a class. Drop those rows (features and labels together) or fill them in."
         )
     numbers_ = [_as_number(v) for v in values]
@@ -234,7 +234,8 @@ def check_labels(y, *, what: str = "labels", source: str = "") -> np.ndarray:
         infinite = [v for v, n in zip(values, numbers_) if not math.isfinite(n)]
         if infinite:
             raise ValueError(
-                f"{what}{where} hold infinite values (e.g. {infinite[0]!r}); class labels are integers or strings."
+                f"{what}{where}: infinite values (e.g. {infinite[0]!r}) are not class labels; labels are "
+                "integers or strings."
             )
         fractional = [v for v, n in zip(values, numbers_) if float(n) != int(n)]
         if fractional:
