@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from nmtune._internal.files import atomic_path, atomic_write_text, sha256_file
+from nmtune._internal.files import atomic_path, atomic_write_text, ensure_folder, sha256_file
 
 __all__ = ["FeatureCache", "Features", "get_features", "extract", "default_cache_dir", "cache_key"]
 
@@ -340,7 +340,8 @@ def get_features(
         )
     inputs = preprocessing(ds.inputs) if callable(preprocessing) else ds.inputs
     folder = cache.entry_dir(key, encoder.name, dataset, split)
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_folder(cache.root, "feature cache folder")
+    folder.mkdir(exist_ok=True)
     size = shard_size if shard_size is not None else getattr(encoder, "preferred_shard_size", None)
     size = DEFAULT_SHARD_SIZE if size is None else size
     if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:

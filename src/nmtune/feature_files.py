@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nmtune._internal.files import DELIMITER_NAMES, atomic_path, csv_delimiter, read_text
+from nmtune._internal.files import DELIMITER_NAMES, atomic_path, csv_delimiter, ensure_folder, read_text
 from nmtune._internal.validation import check_labels
 from nmtune.exceptions import require
 
@@ -360,7 +360,7 @@ def save_feature_file(path, X, y=None) -> Path:
         raise ValueError(
             "a .npy file cannot hold labels; use .npz, .csv or .parquet to save X and y together."
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(path.parent, "folder of the feature file")
     with atomic_path(path, suffix=suffix) as tmp:
         if suffix == ".npy":
             np.save(tmp, X)

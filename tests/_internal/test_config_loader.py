@@ -85,7 +85,7 @@ def test_yaml_1_1_exponent_without_dot_is_read_as_a_number(tmp_path):
         ({"inner": {"depth": "z"}}, r"inner.depth must be an integer"),
         (
             {"inner": {"dept": 1}},
-            r"Unknown Inner key 'inner.dept'. Did you mean 'inner.depth'",
+            r"inner: Unknown Inner key 'dept'. Did you mean 'depth'",
         ),
         ({"inner": 3}, r"inner must be a mapping of Inner keys"),
         ({"weights": {"a": "q"}}, r"weights.a must be a number"),

@@ -481,8 +481,8 @@ def _build_here(cls, mapping, *, where: str, path: str):
         loc = _location(mapping, key, where)
         name = f"{path}.{key}" if path else str(key)
         if key not in fields:
-            err = unknown_name_error(what, name, [f"{path}.{k}" if path else k for k in fields])
-            raise ConfigError(f"{_prefix(loc)}{err} Remove or rename it.")
+            err = unknown_name_error(what, key, fields)
+            raise ConfigError(f"{_prefix(loc)}{f'{path}: ' if path else ''}{err} Remove or rename it.")
         f = fields[key]
         convert = f.metadata.get("convert")
         try:

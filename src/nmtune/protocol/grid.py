@@ -18,8 +18,9 @@ from nmtune.protocol.methods import build_estimator, get_method
 from nmtune.protocol.runner import RunSpec, run_one
 from nmtune.protocol.tasks import FeatureTask
 from nmtune.results import ResultsStore
+from nmtune.results.store import ReadOnlyStoreError
 
-__all__ = ["GridResult", "expand_grid", "run_grid", "execute"]
+__all__ = ["GridResult", "expand_grid", "run_grid", "execute", "grid_feature_tasks"]
 
 
 @dataclass(frozen=True)
@@ -118,15 +119,31 @@ def run_grid(
     -------
     GridResult
     """
-    if tasks is None:
-        from nmtune.protocol.feature_tasks import config_feature_tasks
-
-        tasks = config_feature_tasks(config, progress=progress)
+    file_tasks = None
+    if tasks is None:  # names and feature files are checked first: nothing is created for a wrong grid
+        file_tasks = _check_grid(config)
     own = not isinstance(store, ResultsStore)
+    # the store is opened (and a foreign, unreadable or unwritable one refused) before anything is encoded
     st = ResultsStore(store if store is not None else config.store) if own else store
     try:
-        st.set_meta("last_grid", config.to_dict())
+        if st.readonly and not st.done_ids():
+            raise ReadOnlyStoreError(
+                f"The results store {str(st.path)!r} is read-only and holds no finished run, so the grid cannot "
+                "store anything in it. Make it writable or point --store / store: at a writable path."
+            )
+        if tasks is None:
+            tasks = grid_feature_tasks(config, progress=progress, file_tasks=file_tasks)
         specs = expand_grid(config, tasks)
+        if st.readonly:
+            todo = {s.run_id for s in specs} - st.done_ids()
+            if todo:
+                raise ReadOnlyStoreError(
+                    f"The results store {str(st.path)!r} is read-only and {len(todo)} of the grid's "
+                    f"{len({s.run_id for s in specs})} runs are not in it yet. Make it writable, or copy it to a "
+                    "writable place and point --store / store: at the copy (its stored runs are reused)."
+                )
+        else:
+            st.set_meta("last_grid", config.to_dict())
         return execute(
             specs,
             tasks,
@@ -140,6 +157,51 @@ def run_grid(
     finally:
         if own:
             st.close()
+
+
+def _check_grid(config: GridConfig) -> list[FeatureTask]:
+    """Check a grid's names (nothing encoded) and read its feature files; returns its file tasks."""
+    if not config.encoder_suite_pairs() and not config.file_tasks:
+        raise ValueError(
+            "The grid names nothing to run: give encoders and suites, pairs, or file_tasks (feature files)."
+        )
+    if config.encoder_suite_pairs():
+        from nmtune.protocol.feature_tasks import check_grid_names
+
+        check_grid_names(config)
+    if not config.file_tasks:
+        return []
+    from nmtune.protocol.file_tasks import file_feature_tasks
+
+    return file_feature_tasks(config.file_tasks)
+
+
+def grid_feature_tasks(
+    config: GridConfig, *, progress: bool = True, file_tasks: list[FeatureTask] | None = None
+) -> list[FeatureTask]:
+    """Every feature task of a grid: its (encoder, suite) pairs through the cache, then its ``file_tasks``.
+
+    Parameters
+    ----------
+    config : GridConfig
+        The grid.
+    progress : bool
+        Progress bars while encoding.
+    file_tasks : list of FeatureTask, optional
+        The grid's file tasks when already read (else read now).
+
+    Returns
+    -------
+    list of FeatureTask
+    """
+    if file_tasks is None:
+        file_tasks = _check_grid(config)
+    tasks: list[FeatureTask] = []
+    if config.encoder_suite_pairs():
+        from nmtune.protocol.feature_tasks import config_feature_tasks
+
+        tasks.extend(config_feature_tasks(config, progress=progress))
+    return tasks + list(file_tasks)
 
 
 def execute(
