@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from nmtune._internal.pool import imap_processes
 from nmtune.exceptions import require
 from nmtune.protocol.config import GridConfig, method_name_and_params
+from nmtune.protocol.cost import estimate_run_cost
 from nmtune.protocol.methods import build_estimator, get_method
 from nmtune.protocol.runner import RunSpec, run_one
 from nmtune.protocol.tasks import FeatureTask
@@ -258,14 +259,28 @@ def execute(
     done = store.done_ids()
     todo = [s for s in unique if s.run_id not in done]
     counts = {"done": 0, "failed": 0}
-    bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not progress or not todo, dynamic_ncols=True)
+    # the bar advances by each run's estimated cost, so its ETA does not extrapolate from the longest runs
+    costs = {s.run_id: estimate_run_cost(s, by_key[s.task_key]) for s in todo}
+    total = sum(costs.values()) or 1.0
+    bar = tqdm(
+        total=100.0,
+        desc="runs",
+        disable=not progress or not todo,
+        dynamic_ncols=True,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]",
+    )
+    bar.set_postfix_str(f"0/{len(todo)} runs", refresh=False)
 
     def _store(record):
         store.put(record)
         counts[record["status"]] += 1
-        bar.update(1)
+        bar.update(100.0 * costs.get(record["run_id"], 0.0) / total)
         cfg = record["config"]
-        bar.set_postfix_str(f"{cfg['task']}/{cfg['method']} {record['status']}", refresh=False)
+        finished = counts["done"] + counts["failed"]
+        bar.set_postfix_str(
+            f"{finished}/{len(todo)} runs, last {cfg['task']}/{cfg['method']} {record['status']}",
+            refresh=False,
+        )
 
     try:
         if backend == "ray":
@@ -283,7 +298,7 @@ def execute(
             finally:
                 torch.set_num_threads(before)
         else:
-            todo = sorted(todo, key=lambda s: -_estimated_cost(s, by_key[s.task_key]))
+            todo = sorted(todo, key=lambda s: -costs[s.run_id])
             _run_processes(todo, by_key, _store, n_jobs, threads_per_run)
     finally:
         bar.close()
@@ -312,14 +327,6 @@ def _min_steps(method: str, params: dict, override: int | None) -> int | None:
     est = build_estimator(method, {k: v for k, v in params.items() if k != "min_steps"})
     value = params.get("min_steps", est.get_params().get("min_steps") if hasattr(est, "get_params") else None)
     return None if value is None else int(value)
-
-
-def _estimated_cost(spec: RunSpec, task: FeatureTask) -> float:
-    """A rough relative cost of a run, to start the longest runs first (fewer idle workers at the end)."""
-    method = get_method(spec.method)
-    n, d = task.X_train.shape
-    per_candidate = n * spec.fraction * d * (d if method.transforms else 1)
-    return per_candidate * max(1, len(method.candidates(spec.selection)))
 
 
 def limit_worker_threads(n_threads: int) -> None:
