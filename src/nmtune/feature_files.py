@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,8 @@ from nmtune.exceptions import require
 __all__ = ["load_feature_file", "load_labels_file", "save_feature_file", "FORMATS"]
 
 FORMATS = (".npy", ".npz", ".csv", ".parquet")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_CHUNK_ROWS = 65536
 _X_KEYS = ("X", "features")
 _Y_KEYS = ("y", "labels", "label")
 
@@ -141,9 +144,15 @@ def _load_csv(path, label_column):
             )
         for k, j in enumerate(feat_cols):
             try:
-                X[i, k] = float(row[j])
+                value = float(row[j])
             except ValueError:
                 raise ValueError(_bad_cell(path, i + 2, header[j], row[j], sep)) from None
+            if math.isfinite(value) and abs(value) > _FLOAT32_MAX:
+                raise ValueError(
+                    f"{str(path)!r} row {i + 2}, column {header[j]!r} holds {row[j].strip()}, beyond float32's range "
+                    "(3.4e38); features are stored as float32: rescale them (e.g. standardise) first."
+                )
+            X[i, k] = value
     y = None
     if lab is not None:
         j = header.index(lab)
@@ -220,7 +229,7 @@ def _load_npy(path: Path) -> np.ndarray:
     return X
 
 
-def load_feature_file(path, *, label_column: str | None = None):
+def load_feature_file(path, *, label_column: str | None = None, allow_nonfinite: bool = False):
     """Load features (and labels when present) from a ``.npy``, ``.npz``, ``.csv`` or ``.parquet`` file.
 
     Parameters
@@ -230,6 +239,9 @@ def load_feature_file(path, *, label_column: str | None = None):
     label_column : str, optional
         Name of the label column (CSV/Parquet) or key (NPZ). Default: ``y``, ``label`` or ``labels`` when
         present, else no labels. Not accepted for ``.npy`` (which holds features only).
+    allow_nonfinite : bool, default False
+        Accept NaN and infinite features (e.g. to impute them); by default they are an error naming the file, row
+        and column.
 
     Returns
     -------
@@ -261,7 +273,24 @@ def load_feature_file(path, *, label_column: str | None = None):
         raise TypeError(f"features in {str(path)!r} must be numeric; received dtype {X.dtype}.")
     if not isinstance(X, np.memmap):
         X = np.ascontiguousarray(X, dtype=np.float32)
+    if not allow_nonfinite:
+        _check_finite(X, path)
     return X, y
+
+
+def _check_finite(X, path) -> None:
+    """A ValueError naming the first NaN or infinity of ``X`` (row and column), read in row chunks."""
+    for start in range(0, X.shape[0], _CHUNK_ROWS):
+        chunk = np.asarray(X[start : start + _CHUNK_ROWS])
+        if chunk.dtype.kind != "f" or np.isfinite(chunk).all():
+            continue
+        r, c = (int(v) for v in np.argwhere(~np.isfinite(chunk))[0])
+        kind = "NaN" if np.isnan(chunk[r, c]) else "infinity"
+        raise ValueError(
+            f"Features in {str(path)!r} contain {kind} (first at row {start + r}, column {c}); every feature must "
+            "be finite (a float32 overflow also gives infinity). Drop or impute those rows (e.g. "
+            "sklearn.impute.SimpleImputer) and save the file again."
+        )
 
 
 _LABEL_HEADERS = ("y", "label", "labels", "class", "target")

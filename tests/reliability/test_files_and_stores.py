@@ -372,7 +372,7 @@ def test_file_task_with_an_unknown_evaluation_class_or_nan_features(tmp_path):
         str(tmp_path / "test.npy"),
         labels={"test": str(tmp_path / "test_y.txt")},
     )
-    with pytest.raises(ValueError, match="test.npy.*nan at row 3, column 2"):
+    with pytest.raises(ValueError, match=r"test.npy.*contain NaN \(first at row 3, column 2\)"):
         file_feature_tasks([ft])
 
 

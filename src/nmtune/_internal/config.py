@@ -165,7 +165,10 @@ def read_yaml(path, what: str = "configuration") -> dict:
     try:
         data = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise ValueError(f"{p} is not valid YAML: {exc}".replace("\n", " ")) from exc
+        hint = " YAML indents with spaces, never tabs." if "'\\t'" in str(exc) else ""
+        raise ValueError(
+            f"{p} is not valid YAML: {exc}".replace("\n", " ").replace("<unicode string>", p.name) + hint
+        ) from exc
     except ValueError as exc:  # a duplicate key
         raise ValueError(f"{p}: {exc}") from exc
     if data is None:
@@ -267,6 +270,8 @@ def _to_int(value):
 
 
 def _to_float(value):
+    if isinstance(value, str) and value.strip().endswith("%"):
+        raise _Mismatch(f"must be a number; received str {value!r} (write a fraction: 0.1 for 10 %)")
     if isinstance(value, str):
         parsed = _number_from_text(value)
         value = value if parsed is None else parsed

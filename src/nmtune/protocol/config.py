@@ -214,7 +214,7 @@ class GridConfig:
             entry = _method_entry(entry)
             name, params = method_name_and_params(entry)
             checked = check_method_params(name, params)
-            methods.append(entry if isinstance(entry, str) else (name, tuple(checked.items())))
+            methods.append((name, tuple(checked.items())) if checked else name)
         object.__setattr__(self, "methods", tuple(methods))
         for pair in self.pairs:
             if len(pair) != 2:
@@ -274,6 +274,10 @@ def _method_entry(entry):
         return entry
     if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str):
         return (entry[0], tuple((str(k), _frozen(v)) for k, v in dict(entry[1]).items()))
+    shorthand = isinstance(entry, Mapping) and len(entry) == 1 and not ({"name", "params"} & set(entry))
+    if shorthand and isinstance(next(iter(entry.values())), Mapping | None):
+        ((name, params),) = entry.items()  # {nmtune: {lam: 0.1}}: a name and its params
+        entry = {"name": name, "params": params}
     if isinstance(entry, Mapping):
         extra = set(entry) - {"name", "params"}
         if "name" not in entry or extra:
@@ -304,7 +308,13 @@ def method_name_and_params(entry) -> tuple[str, dict[str, Any]]:
 
 
 def _methods(value) -> tuple:
-    """The ``methods`` key of a file: each entry checked (name, parameter names and values) with its place."""
+    """The ``methods`` key of a file: each entry checked (name, parameter names and values) with its place.
+
+    A list of names and ``{name: ..., params: {...}}`` entries (``{nmtune: {lam: 0.1}}`` is the same entry), or a
+    mapping of names to their params (``{lp: null, nmtune: {lam: 0.1}}``).
+    """
+    if isinstance(value, Mapping) and all(isinstance(v, Mapping | None) for v in value.values()):
+        value = [{"name": k, "params": v} for k, v in value.items()]
     items = value if isinstance(value, list | tuple) else [value]
     out = []
     for i, raw in enumerate(items):
@@ -326,7 +336,7 @@ def _methods(value) -> tuple:
             if key is not None and isinstance(raw_params, Mapping):
                 where = location(raw_params, key, f"methods[{i}].params.{key}")
             raise ConfigError(f"{where} ({name}): {exc}") from exc
-        out.append(name if isinstance(entry, str) else (name, tuple(checked.items())))
+        out.append((name, tuple(checked.items())) if checked else name)
     return tuple(out)
 
 

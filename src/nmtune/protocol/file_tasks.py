@@ -21,8 +21,6 @@ from nmtune.protocol.tasks import EvalDomain, FeatureTask
 
 __all__ = ["file_feature_tasks", "file_task_digest"]
 
-_CHUNK_ROWS = 65536
-
 
 def _read(path: str, labels: str | None, label_column: str | None, what: str):
     """Features and checked labels of one file (labels from ``labels`` when given)."""
@@ -36,22 +34,9 @@ def _read(path: str, labels: str | None, label_column: str | None, what: str):
             f"{path!r} ({what}) holds no labels: store them in it (.npz key y, a CSV / Parquet label column, "
             "label_column: to name it) or give a labels file under labels: in the file task."
         )
-    _check_finite(X, path)
-    return X, check_labels(y, what="the labels", source=str(labels or path))
-
-
-def _check_finite(X, path) -> None:
-    for start in range(0, X.shape[0], _CHUNK_ROWS):
-        chunk = np.asarray(X[start : start + _CHUNK_ROWS])
-        bad = np.argwhere(~np.isfinite(chunk))
-        if bad.size:
-            r, c = int(bad[0][0]) + start, int(bad[0][1])
-            raise ValueError(
-                f"Features in {str(path)!r} hold {chunk[bad[0][0], c]} at row {r}, column {c}; every feature must "
-                "be finite. Drop or impute those rows (e.g. sklearn.impute.SimpleImputer) and save the file again."
-            )
     if X.shape[0] == 0:
         raise ValueError(f"{str(path)!r} holds no rows (shape {X.shape}); every split needs samples.")
+    return X, check_labels(y, what="the labels", source=str(labels or path))
 
 
 def file_task_digest(task: FileTask) -> str:
