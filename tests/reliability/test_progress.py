@@ -58,7 +58,7 @@ def test_run_cost_ranks_runs_like_their_run_time():
         return estimate_run_cost(RunSpec("e", "s", "t", method, **kw), t)
 
     assert cost("logreg") < cost("lp") < cost("mlp") < cost("nmtune")
-    assert cost("mlp", wide) > 30 * cost("mlp")  # measured 89 s vs 1.1 s on one core: D^2 dominates
+    assert cost("mlp", wide) > 20 * cost("mlp")  # measured 89 s vs 1.1 s on one core: width dominates
     assert cost("mlp", selection="val") > 6 * cost("mlp")  # six candidates and the refit
     assert cost("mlp", min_steps=0, epochs=30) < cost("mlp") / 3  # 30 epochs of 2 steps vs 1,000 steps
     assert cost("nmtune-cv") > cost("nmtune")

@@ -267,6 +267,7 @@ def execute(
         desc="runs",
         disable=not progress or not todo,
         dynamic_ncols=True,
+        smoothing=0,  # the ETA from the average rate since the start: runs differ too much for a moving one
         bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]",
     )
     bar.set_postfix_str(f"0/{len(todo)} runs", refresh=False)
