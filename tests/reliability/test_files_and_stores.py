@@ -402,3 +402,16 @@ def test_failed_runs_say_why_on_the_console(tmp_path):
     text = "\n".join(lines)
     assert out["grid"].n_failed == 1
     assert "1 run(s) failed:" in text and "ValueError" in text and "rare/lp/seed 0" in text
+
+
+def test_a_damaged_store_file_is_named_with_the_way_out(tmp_path, capsys):
+    path = tmp_path / "r.sqlite"
+    with ResultsStore(path) as st:
+        for i in range(30):
+            st.put({**_record(f"r{i}", seed=i), "pad": "x" * 3000})
+    data = bytearray(path.read_bytes())
+    data[4096:] = b"\x07" * (len(data) - 4096)  # every page after the first overwritten
+    path.write_bytes(bytes(data))
+    code, _, err = _cli(["report", "--store", path, "--out", tmp_path / "rep", "--no-figures"], capsys)
+    assert code == 2 and "r.sqlite" in err and "Traceback" not in err, err
+    assert "malformed" in err or "not a database" in err

@@ -182,7 +182,8 @@ class ResultsStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         except BaseException:
             conn.close()
             raise
@@ -282,11 +283,12 @@ class ResultsStore:
     # -- reading -------------------------------------------------------------------------------------------
     def done_ids(self) -> set[str]:
         """Run ids whose status is ``done`` (these are skipped when a grid is run again)."""
-        return {r[0] for r in self._conn.execute("SELECT run_id FROM runs WHERE status = 'done'")}
+        return {r[0] for r in self._query("SELECT run_id FROM runs WHERE status = 'done'")}
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         """The JSON value stored under ``key``."""
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        row = rows[0] if rows else None
         return json.loads(row[0]) if row else default
 
     def records(
@@ -328,7 +330,7 @@ class ResultsStore:
         )
         out = []
         self.skipped = []
-        for run_id, body, spec in self._conn.execute(sql + " ORDER BY rowid", args):
+        for run_id, body, spec in self._query(sql + " ORDER BY rowid", args):
             try:
                 rec = _parse_record(body)
                 if spectra:
@@ -349,11 +351,22 @@ class ResultsStore:
         return iter(self.records(status=None))
 
     def __len__(self) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+        return int(self._query("SELECT COUNT(*) FROM runs")[0][0])
 
     def counts(self) -> dict[str, int]:
         """Number of rows per status."""
-        return dict(self._conn.execute("SELECT status, COUNT(*) FROM runs GROUP BY status").fetchall())
+        return dict(self._query("SELECT status, COUNT(*) FROM runs GROUP BY status"))
+
+    def _query(self, sql: str, args=()) -> list[tuple]:
+        """Rows of a read; a damaged database is an ``OSError`` naming the store and what to do."""
+        try:
+            return self._conn.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise OSError(
+                f"Cannot read the results store {str(self.path)!r} ({exc}). If the file is damaged, check it with "
+                "`sqlite3 FILE 'PRAGMA integrity_check'` and recover it (`sqlite3 FILE .recover`), or start a new "
+                "store (its runs are recomputed)."
+            ) from exc
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` result (``"ok"`` when the file is sound)."""
