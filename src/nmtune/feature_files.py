@@ -121,6 +121,13 @@ def _load_csv(path, label_column):
     if all(_is_number(h) for h in header):
         raise ValueError(f"{str(path)!r} has no header row (its first row is numeric); add column names.")
     header = [h.strip() for h in header]
+    unnamed = [i + 1 for i, h in enumerate(header) if not h or h.startswith("Unnamed: ")]
+    if unnamed:
+        raise ValueError(
+            f"{str(path)!r}: column {unnamed[0]} has no name ({header[unnamed[0] - 1]!r}); it is usually the row "
+            "index pandas writes by default, which must not become a feature. Save with "
+            "DataFrame.to_csv(path, index=False), or name the column and drop it."
+        )
     lab = _pick_label(header, label_column, path)
     if lab is not None and header.count(lab) > 1:
         raise ValueError(f"{str(path)!r} has {header.count(lab)} columns named {lab!r}; rename all but one.")
@@ -182,6 +189,9 @@ def _load_parquet(path, label_column):
     pq = require("pyarrow.parquet", "data", "Parquet feature files")
     pa = require("pyarrow", "data", "Parquet feature files")
     table = pq.read_table(path)
+    index_columns = [n for n in table.column_names if n.startswith("__index_level_")]
+    if index_columns:  # pandas' row index, stored beside the data: never a feature
+        table = table.drop(index_columns)
     names = table.column_names
     lab = _pick_label(names, label_column, path)
     feats = [n for n in names if n != lab]
@@ -250,7 +260,7 @@ def load_feature_file(path, *, label_column: str | None = None, allow_nonfinite:
     y : ndarray of shape (N,) or None
         Labels: int64 when every label is an integer, else str.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     suffix = _suffix(path)
     if not path.exists():
         raise FileNotFoundError(f"feature file {str(path)!r} does not exist.")
@@ -315,7 +325,7 @@ def load_labels_file(path, *, n_rows: int | None = None) -> np.ndarray:
     numpy.ndarray of shape (N,)
         int64 when every label is a whole number, else str.
     """
-    p = Path(path)
+    p = Path(path).expanduser()
     if not p.exists():
         raise FileNotFoundError(f"labels file {str(p)!r} does not exist.")
     if p.is_dir():
@@ -335,11 +345,7 @@ def load_labels_file(path, *, n_rows: int | None = None) -> np.ndarray:
         lines = read_text(p, "labels file").splitlines()
         while lines and not lines[-1].strip():
             lines.pop()  # a trailing newline or blank lines at the end are not labels
-        if lines and lines[0].strip().lower() in _LABEL_HEADERS:
-            lines = lines[1:]
-        raw = [ln.strip() for ln in lines]
-        if not raw:
-            raise ValueError(f"labels file {str(p)!r} holds no labels; write one label per line.")
+        raw = _text_labels(lines, p)
     y = check_labels(raw, what="the labels", source=str(p))
     if n_rows is not None and len(y) != n_rows:
         raise ValueError(
@@ -347,6 +353,28 @@ def load_labels_file(path, *, n_rows: int | None = None) -> np.ndarray:
             "(one label per feature row, in the same order)."
         )
     return y
+
+
+def _text_labels(lines: list[str], p: Path) -> list[str]:
+    """One label per line; a table of several columns gives its label column, or a clear error."""
+    if not lines:
+        raise ValueError(f"labels file {str(p)!r} holds no labels; write one label per line.")
+    sep = csv_delimiter(lines[0])
+    rows = list(csv.reader(lines, delimiter=sep))
+    widths = {len(r) for r in rows if r}
+    if widths == {1} or len(rows) == 1 or sep not in lines[0]:
+        if lines[0].strip().lower() in _LABEL_HEADERS:
+            lines = lines[1:]
+        return [ln.strip() for ln in lines]
+    header = [h.strip().lower() for h in rows[0]]
+    found = [i for i, h in enumerate(header) if h in _LABEL_HEADERS]
+    if len(found) != 1 or len(widths) != 1:
+        raise ValueError(
+            f"labels file {str(p)!r} holds a table of {max(widths)} columns ({', '.join(rows[0][:5])} ...), not one "
+            f"label per line; name its label column one of {', '.join(_LABEL_HEADERS)}, keep that column only, or "
+            "give features and labels as one CSV with --label-column."
+        )
+    return [r[found[0]].strip() for r in rows[1:]]
 
 
 def _load_npz_labels(path):

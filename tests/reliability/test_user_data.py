@@ -264,3 +264,41 @@ def test_csv_text_dataset_with_empty_labels_and_bom(tmp_path):
     gap.write_text("text,label\na,pos\nb,\nc,neg\nd,pos\ne,neg\n")
     with pytest.raises(ValueError, match="gap.csv.*missing label"):
         load_dataset(f"csv:{gap}", "train")
+
+
+# --------------------------------------------------------------------------------------- what pandas leaves behind
+def test_csv_with_pandas_row_index_is_refused_not_used_as_a_feature(tmp_path):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": [0.1, 0.2, 0.3], "b": [1.0, 2.0, 3.0], "label": ["x", "y", "x"]})
+    frame.to_csv(tmp_path / "with_index.csv")  # pandas' default writes the index as an unnamed first column
+    with pytest.raises(ValueError, match="column 1 has no name.*index=False"):
+        load_feature_file(tmp_path / "with_index.csv")
+    frame.to_csv(tmp_path / "clean.csv", index=False)
+    assert load_feature_file(tmp_path / "clean.csv")[0].shape == (3, 2)
+
+
+def test_parquet_with_pandas_row_index_ignores_the_index(tmp_path):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame(
+        {"a": [0.1, 0.2, 0.3], "b": [1.0, 2.0, 3.0], "label": ["x", "y", "x"]}, index=[7, 8, 9]
+    )
+    frame.to_parquet(tmp_path / "f.parquet")  # a non-default index is stored as __index_level_0__
+    X, y = load_feature_file(tmp_path / "f.parquet")
+    assert X.shape == (3, 2) and y.tolist() == ["x", "y", "x"]
+
+
+def test_labels_file_that_is_a_table(tmp_path):
+    (tmp_path / "ids.csv").write_text("id,label\n0,cat\n1,dog\n2,cat\n")
+    assert load_labels_file(tmp_path / "ids.csv").tolist() == ["cat", "dog", "cat"]
+    (tmp_path / "two.csv").write_text("id,name\n0,cat\n1,dog\n")
+    with pytest.raises(ValueError, match="table of 2 columns.*not one label per line"):
+        load_labels_file(tmp_path / "two.csv")
+
+
+def test_paths_with_a_tilde_are_expanded(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    np.save(tmp_path / "X.npy", np.zeros((3, 2), np.float32))
+    np.save(tmp_path / "y.npy", np.array([0, 1, 0]))
+    assert load_feature_file("~/X.npy")[0].shape == (3, 2)
+    assert load_labels_file("~/y.npy").tolist() == [0, 1, 0]
