@@ -161,7 +161,7 @@ def test_bad_config_values_are_explained():
     with pytest.raises(ValueError, match="embed_dim"):
         ContrastiveConfig(embed_dim=0)
     with pytest.raises(ValueError, match="Valid keys"):
-        config_from_dict({"augment": False}, ContrastiveConfig)
+        config_from_dict({"momentum": 0.9}, ContrastiveConfig)
     assert config_from_dict(ContrastiveConfig().to_dict(), ContrastiveConfig) == ContrastiveConfig()
 
 

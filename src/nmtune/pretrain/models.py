@@ -1,11 +1,10 @@
-"""Backbones for noisy pre-training: a small ResNet for 28x28 grayscale images and a linear-head wrapper.
+"""Backbones for noisy pre-training: a small ResNet for small grayscale images and a linear-head wrapper.
 
 Shape convention: N images, H x W pixels, C classes, D feature dimension. A *backbone* is any
-``torch.nn.Module`` mapping images ``(B, 1, H, W)`` to pooled features ``(B, D)`` and exposing
-``num_features``
-(= D). During pre-training a linear projection head ``D -> C`` sits on top (:class:`Classifier`); it is
-discarded
-afterwards and only the backbone becomes an encoder.
+``torch.nn.Module`` mapping images ``(B, channels, H, W)`` to pooled features ``(B, D)`` and exposing
+``num_features`` (= D). During pre-training a linear projection head ``D -> C`` sits on top
+(:class:`Classifier`); it is discarded afterwards and only the backbone becomes an encoder. The registry of
+named architectures (``small-resnet``, ``hf-resnet50``, ...) is :mod:`nmtune.pretrain.architectures`.
 """
 
 from __future__ import annotations
@@ -15,7 +14,9 @@ from torch import nn
 
 from nmtune.exceptions import unknown_name_error
 
-__all__ = ["SmallResNet", "Classifier", "build_backbone", "NORMS"]
+__all__ = ["SmallResNet", "Classifier", "NORMS", "SMALL_RESNET"]
+
+SMALL_RESNET = "small-resnet"
 
 NORMS = ("batch", "group", "none")
 
@@ -103,6 +104,19 @@ class SmallResNet(nn.Module):
                 c_in = c_out
         self.stages = nn.Sequential(*stages)
         self.num_features = c_in
+        self._spec = {
+            "kind": SMALL_RESNET,
+            "arch": SMALL_RESNET,
+            "width": width,
+            "depth": depth,
+            "norm": norm,
+            "stem_stride": stem_stride,
+            "in_channels": in_channels,
+        }
+
+    def spec(self) -> dict:
+        """What rebuilds this backbone (untrained): ``{"arch": "small-resnet", "width": ..., ...}``."""
+        return dict(self._spec)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features ``(B, num_features)`` of images ``(B, in_channels, H, W)``."""
@@ -116,7 +130,7 @@ class Classifier(nn.Module):
     Parameters
     ----------
     backbone : torch.nn.Module
-        Maps ``(B, 1, H, W)`` to ``(B, D)``; must expose ``num_features`` (D).
+        Maps ``(B, channels, H, W)`` to ``(B, D)``; must expose ``num_features`` (D).
     n_classes : int
         Number of pre-training classes C.
     """
@@ -135,26 +149,3 @@ class Classifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, C)``."""
         return self.head(self.backbone(x))
-
-
-def build_backbone(
-    arch: str = "resnet", *, width: int = 16, depth: int = 1, norm: str = "batch", stem_stride: int = 1
-) -> nn.Module:
-    """Build a registered backbone from its config fields.
-
-    Parameters
-    ----------
-    arch : {"resnet"}
-        Architecture name. Other modules can be plugged in directly through
-        :func:`nmtune.pretrain.pretrain` (argument ``backbone``).
-    width, depth, norm, stem_stride
-        See :class:`SmallResNet`.
-
-    Returns
-    -------
-    torch.nn.Module
-        A backbone with ``num_features``.
-    """
-    if arch == "resnet":
-        return SmallResNet(width=width, depth=depth, norm=norm, stem_stride=stem_stride)
-    raise unknown_name_error("backbone architecture", arch, ["resnet"])
