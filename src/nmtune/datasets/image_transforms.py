@@ -46,7 +46,7 @@ def decode_image(item, mode: str = "RGB") -> np.ndarray:
 
 def to_chw(image: np.ndarray, channels: int) -> torch.Tensor:
     """``(H, W)`` or ``(H, W, 3)`` array to a ``(channels, H, W)`` tensor (gray: mean of RGB; RGB: repeated)."""
-    x = torch.from_numpy(np.ascontiguousarray(image))
+    x = torch.from_numpy(np.require(image, requirements=["C", "W"]))  # PIL arrays are read-only
     if x.ndim == 2:
         x = x.unsqueeze(0)  # (1, H, W)
     elif x.ndim == 3 and x.shape[2] in (1, 3):

@@ -1,49 +1,43 @@
 """Noisy pre-training of backbones (supervised or contrastive), from small CPU models to ImageNet-scale runs.
 
-The study built on it (pre-train at several noise rates, evaluate downstream) lives in the workflow layer.
+The names below load their modules on first use, so that ``nmtune --help`` and the architecture registry
+(:mod:`nmtune.pretrain.architectures`) do not import torch.
 """
 
-from nmtune.pretrain.architectures import build_backbone, list_architectures
-from nmtune.pretrain.checkpoint import load_checkpoint
-from nmtune.pretrain.config import ContrastiveConfig, PretrainConfig, config_from_dict, config_matches
-from nmtune.pretrain.contrastive import pretrain_contrastive
-from nmtune.pretrain.models import Classifier, SmallResNet
-from nmtune.pretrain.options import TrainOptions
-from nmtune.pretrain.train import pretrain
-from nmtune.pretrain.zero_shot import zero_shot_accuracy, zero_shot_predict
+from __future__ import annotations
 
-__all__ = [
-    "PretrainConfig",
-    "ContrastiveConfig",
-    "TrainOptions",
-    "config_from_dict",
-    "config_matches",
-    "SmallResNet",
-    "Classifier",
-    "build_backbone",
-    "list_architectures",
-    "pretrain",
-    "load_checkpoint",
-    "pretrain_contrastive",
-    "zero_shot_predict",
-    "zero_shot_accuracy",
-    "load_pretrained_encoder",
-    "extract_features",
-    "run_pretraining",
-]
+import importlib
+
+_EXPORTS = {
+    "PretrainConfig": "config",
+    "ContrastiveConfig": "config",
+    "config_from_dict": "config",
+    "config_matches": "config",
+    "TrainOptions": "options",
+    "SmallResNet": "models",
+    "Classifier": "models",
+    "build_backbone": "architectures",
+    "list_architectures": "architectures",
+    "pretrain": "train",
+    "load_checkpoint": "checkpoint",
+    "pretrain_contrastive": "contrastive",
+    "zero_shot_predict": "zero_shot",
+    "zero_shot_accuracy": "zero_shot",
+    "load_pretrained_encoder": "encoder",
+    "extract_features": "features",
+    "run_pretraining": "run",
+    "load_pretrain_preset": "presets",
+    "list_pretrain_presets": "presets",
+}
+
+__all__ = list(_EXPORTS)
 
 
 def __getattr__(name):
-    if name == "load_pretrained_encoder":
-        from nmtune.pretrain.encoder import load_pretrained_encoder
-
-        return load_pretrained_encoder
-    if name == "extract_features":
-        from nmtune.pretrain.features import extract_features
-
-        return extract_features
-    if name == "run_pretraining":
-        from nmtune.pretrain.run import run_pretraining
-
-        return run_pretraining
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"nmtune.pretrain.{_EXPORTS[name]}"), name)
     raise AttributeError(f"module 'nmtune.pretrain' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -23,13 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch
-from torch import nn
-
 from nmtune._internal.registry import Registry, resolve
-from nmtune.pretrain.models import SMALL_RESNET, Classifier, SmallResNet
 
 __all__ = [
+    "SMALL_RESNET",
     "ARCHITECTURES",
     "ALIASES",
     "build_backbone",
@@ -43,19 +40,16 @@ __all__ = [
     "init_classifier",
 ]
 
+SMALL_RESNET = "small-resnet"
 ARCHITECTURES = Registry("architecture")
 ALIASES = {"resnet": SMALL_RESNET}  # checkpoints and configs written before the registry say "resnet"
 
 #: ``spec["kind"]`` -> the function rebuilding an untrained backbone from its spec.
 REBUILDERS: dict[str, str | Callable] = {
-    SMALL_RESNET: lambda spec: SmallResNet(**{k: v for k, v in spec.items() if k not in ("arch", "kind")}),
+    SMALL_RESNET: "nmtune.pretrain.models:small_resnet_from_spec",
     "hf": "nmtune.pretrain.hf_backbones:backbone_from_hf_spec",
     "timm": "nmtune.pretrain.timm_backbone:backbone_from_timm_spec",
 }
-
-
-def _small_resnet(rest, *, width=16, depth=1, norm="batch", stem_stride=1, in_channels=1, image_size=None):
-    return SmallResNet(width=width, depth=depth, in_channels=in_channels, norm=norm, stem_stride=stem_stride)
 
 
 def register_architecture(name: str, factory, *, prefix_pattern: str | None = None) -> None:
@@ -77,7 +71,7 @@ def register_architecture(name: str, factory, *, prefix_pattern: str | None = No
         ARCHITECTURES.register_prefix(name, factory, prefix_pattern, overwrite=True)
 
 
-register_architecture(SMALL_RESNET, _small_resnet)
+register_architecture(SMALL_RESNET, "nmtune.pretrain.models:build_small_resnet")
 for _name in ("hf-resnet18", "hf-resnet50", "hf-vit-s16"):
     register_architecture(_name, f"nmtune.pretrain.hf_backbones:{_name.replace('-', '_')}")
 register_architecture(
@@ -113,7 +107,7 @@ def build_backbone(
     stem_stride: int = 1,
     in_channels: int = 1,
     image_size: int | None = None,
-) -> nn.Module:
+):
     """Build a registered backbone with random weights (drawn from torch's global RNG: seed it first).
 
     Parameters
@@ -145,7 +139,7 @@ def build_backbone(
     return net
 
 
-def backbone_spec(backbone: nn.Module) -> dict | None:
+def backbone_spec(backbone) -> dict | None:
     """The backbone's ``spec()`` (what rebuilds it), or ``None`` for a custom module without one."""
     spec = getattr(backbone, "spec", None)
     return spec() if callable(spec) else None
@@ -164,7 +158,7 @@ def legacy_spec(config: dict) -> dict:
     }
 
 
-def backbone_from_spec(spec: dict) -> nn.Module:
+def backbone_from_spec(spec: dict):
     """Rebuild an untrained backbone from its spec, offline (random weights: load a state dict after).
 
     Parameters
@@ -187,6 +181,10 @@ def backbone_from_spec(spec: dict) -> nn.Module:
 
 def init_classifier(config, backbone, n_classes: int, in_channels: int, image_size):
     """The backbone (given, or built from the config with seeded weights) plus its projection head."""
+    import torch
+
+    from nmtune.pretrain.models import Classifier
+
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(config.seed)
         net = backbone

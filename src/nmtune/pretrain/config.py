@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from nmtune._internal.validation import check_number
-from nmtune.pretrain.architectures import check_architecture
-from nmtune.pretrain.models import NORMS, SMALL_RESNET
+from nmtune.pretrain.architectures import SMALL_RESNET, check_architecture
+from nmtune.pretrain.models import NORMS
 
 __all__ = ["PretrainConfig", "ContrastiveConfig", "config_from_dict", "config_matches", "OBJECTIVES"]
 

@@ -14,9 +14,7 @@ from torch import nn
 
 from nmtune.exceptions import unknown_name_error
 
-__all__ = ["SmallResNet", "Classifier", "NORMS", "SMALL_RESNET"]
-
-SMALL_RESNET = "small-resnet"
+__all__ = ["SmallResNet", "Classifier", "NORMS", "build_small_resnet", "small_resnet_from_spec"]
 
 NORMS = ("batch", "group", "none")
 
@@ -105,8 +103,8 @@ class SmallResNet(nn.Module):
         self.stages = nn.Sequential(*stages)
         self.num_features = c_in
         self._spec = {
-            "kind": SMALL_RESNET,
-            "arch": SMALL_RESNET,
+            "kind": "small-resnet",
+            "arch": "small-resnet",
             "width": width,
             "depth": depth,
             "norm": norm,
@@ -149,3 +147,15 @@ class Classifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, C)``."""
         return self.head(self.backbone(x))
+
+
+def build_small_resnet(
+    rest, *, width=16, depth=1, norm="batch", stem_stride=1, in_channels=1, image_size=None
+) -> SmallResNet:
+    """Registry factory of ``small-resnet`` (``image_size`` is not needed: it takes any size)."""
+    return SmallResNet(width=width, depth=depth, in_channels=in_channels, norm=norm, stem_stride=stem_stride)
+
+
+def small_resnet_from_spec(spec: dict) -> SmallResNet:
+    """Rebuild an untrained :class:`SmallResNet` from its :meth:`SmallResNet.spec`."""
+    return SmallResNet(**{k: v for k, v in spec.items() if k not in ("arch", "kind")})
