@@ -82,7 +82,13 @@ def build_run(objective: str | None = None, *, preset=None, options: dict | None
     unknown = sorted(set(opts) - valid)
     if unknown:
         raise ValueError(f"Unknown run option(s) {unknown}; valid: {', '.join(sorted(valid))}.")
-    return objective, config, TrainOptions(**opts)
+    options = TrainOptions(**opts)
+    if objective == "contrastive" and options.grad_accum != 1:
+        raise ValueError(
+            "--grad-accum only applies to --objective supervised: the contrastive loss couples every image and "
+            "caption of the global batch. Use more processes (torchrun) or a smaller --batch-size."
+        )
+    return objective, config, options
 
 
 def run_pretraining(
