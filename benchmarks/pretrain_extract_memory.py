@@ -94,7 +94,9 @@ def _extract(args) -> None:
     thread.join()
     n = feats.X.shape[0]
     finite = bool(np.isfinite(feats.X).all())
-    print(f"checkpoint {args.ckpt}; features {feats.X.shape} float32 written to {args.features} (finite: {finite})")
+    print(
+        f"checkpoint {args.ckpt}; features {feats.X.shape} float32 written to {args.features} (finite: {finite})"
+    )
     print(f"{n} images in {elapsed:.0f} s: {n / elapsed:.1f} img/s, {args.workers} workers, batch {args.batch_size}, "
           f"{args.threads} torch threads, CPU")  # fmt: skip
     mib = 1024
