@@ -93,8 +93,11 @@ def test_gradient_accumulation_equals_the_whole_batch_with_group_norm(rgb_folder
     cfg = _cfg(rgb_folder, arch="small-resnet", norm="group", epochs=2, batch_size=12, n_train=36, lr=0.1)
     one = pretrain(cfg, progress=False, device="cpu")
     three = pretrain(cfg, progress=False, device="cpu", options=TrainOptions(grad_accum=3, workers=1))
+    # Equal up to float32 summation order (three micro-batch sums instead of one), which six SGD steps at
+    # lr 0.1 amplify to ~1e-4 depending on the thread count; a wrong scaling of the accumulated gradient
+    # (e.g. not dividing by 3) moves the weights by ~1e-1.
     for k, v in one["state_dict"].items():
-        torch.testing.assert_close(three["state_dict"][k], v, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(three["state_dict"][k], v, rtol=1e-3, atol=5e-4)
     assert three["grad_accum"] == 3
 
 
