@@ -1,10 +1,12 @@
 """NMTune's fit time with and without a busy process beside it, with the heads' automatic thread count.
 
-A busy process is a child of this script that burns one core (a pure-Python loop) for the duration of the timed
-fits. For each condition (no extra busy process, one busy process), NMTune (defaults) is fitted ``--repeats``
-times with ``n_threads=None`` (the cores free now) and, with ``--all-cores``, also with ``n_threads=<all cores>``
-(torch's default), interleaved; the median is printed, with the load average and the thread count the heads
-chose. The target (docs/nmtune-cv.md) is a busy/idle ratio <= 1.5 with the automatic count.
+A busy process is a child of this script that burns one core (a pure-Python loop) in a session of its own (as
+another job would run; within one session Linux's autogroup scheduling would make it take the fit's own share)
+for the duration of the timed fits. For each condition (no extra busy process, one busy process), NMTune
+(defaults) is fitted ``--repeats`` times with ``n_threads=None`` (the cores free now) and, with ``--all-cores``,
+also with ``n_threads=<all cores>`` (torch's default), interleaved; the median is printed, with the load average
+and the thread count the heads chose. The target (docs/nmtune-cv.md) is a busy/idle ratio <= 1.5 with the
+automatic count.
 
 Run: ``python benchmarks/bench_threads.py [--n 1000] [--dim 128] [--repeats 3] [--all-cores]`` (do not set
 OMP_NUM_THREADS: it caps both settings).
@@ -22,6 +24,8 @@ import numpy as np
 
 
 def _burn(stop) -> None:
+    if hasattr(os, "setsid"):
+        os.setsid()  # its own session, as another job's: Linux's autogroup scheduler shares CPU between sessions
     x = 0
     while not stop.is_set():
         for _ in range(100_000):

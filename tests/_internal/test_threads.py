@@ -6,7 +6,13 @@ import torch
 from threadpoolctl import threadpool_info
 
 from nmtune._internal import threads
-from nmtune._internal.threads import ENV_VAR, available_cores, limit_process_threads, pick_threads, thread_limit
+from nmtune._internal.threads import (
+    ENV_VAR,
+    available_cores,
+    limit_process_threads,
+    pick_threads,
+    thread_limit,
+)
 
 
 @pytest.fixture(autouse=True)

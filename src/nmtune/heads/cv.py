@@ -20,63 +20,26 @@ from sklearn.utils.validation import check_is_fitted
 from nmtune._internal.threads import thread_limit
 from nmtune._internal.validation import check_number, seed_from_random_state
 
-from . import _persist
 from ._candidates import Blend, Candidate, candidate_family, candidate_seed, simplicity_order
+from ._cv_fit import blend_times, fit_folds, progress_bar
+from ._cv_state import FOLD_ENSEMBLE, _CVState
 from ._data import refuse_fit_params, validate_X, validate_y
 from .folds import resolve_folds, selection_folds
 from .registry import register_head
+from .selection import SELECTIONS, cv_results, fold_scores, select_candidate
 
 __all__ = ["NMTuneCV", "select_candidate", "DEFAULT_CS", "SELECTIONS", "FOLD_ENSEMBLE"]
 
 #: Inverse L2 strengths of the regularised linear candidates: half-decade steps from strong to scikit-learn's
 #: default (C = 1), fixed before any evaluation (docs/nmtune-cv.md).
 DEFAULT_CS = (0.01, 0.03, 0.1, 0.3, 1.0)
-SELECTIONS = ("best", "one-se")
-#: ``refit`` value that keeps the winner's K fold models and averages their class probabilities.
-FOLD_ENSEMBLE = "fold-ensemble"
-
-
-def select_candidate(scores, simplicity, rule: str = "best") -> int:
-    """Index of the selected candidate from its fold scores.
-
-    Parameters
-    ----------
-    scores : array-like of shape (n_candidates, K)
-        Validation accuracy of every candidate on every fold.
-    simplicity : sequence of int, length n_candidates
-        Rank of each candidate for ``"one-se"``, simplest first (:func:`simplicity_order`).
-    rule : {"best", "one-se"}
-        ``"best"``: the highest mean score, the first one on ties. ``"one-se"``: the simplest candidate whose mean
-        is within one standard error of the best mean, the standard error being the best candidate's fold
-        standard deviation (ddof = 1) over sqrt(K) (Breiman et al., 1984; K = 1: the best).
-
-    Returns
-    -------
-    int
-    """
-    scores = np.asarray(scores, dtype=float)
-    mean = scores.mean(axis=1)
-    best = int(np.argmax(mean))
-    if rule == "best" or scores.shape[1] < 2:
-        return best
-    se = float(scores[best].std(ddof=1) / np.sqrt(scores.shape[1]))
-    within = np.flatnonzero(mean >= mean[best] - se)
-    return int(min(within, key=lambda i: simplicity[i]))
-
-
-def _fit_one(candidate: Candidate, seed, X, y, train, val):
-    """Fit one candidate on rows ``train``; return it, its class probabilities on rows ``val`` and the fit time."""
-    start = time.perf_counter()
-    est = candidate.build(seed).fit(X[train], y[train])
-    elapsed = time.perf_counter() - start
-    return est, est.predict_proba(X[val]), elapsed
 
 
 def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
-class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
+class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
     """Select a tuning head by cross-validation on the training data, then refit it on all of it.
 
     The candidates (``cv_results_["params"]``, in this order, which also breaks ties): the linear probe ``lp``;
@@ -264,75 +227,39 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.candidates_ = family
         self.candidate_seeds_ = {c.name: candidate_seed(seed, c.name) for c in fitted}
         jobs = [(c, k) for c in fitted for k in range(self.n_splits_)]
-        models, probas, times = self._fit_folds(jobs, X, y_enc)
-        for c in family:
-            if c.members:
-                for k in range(self.n_splits_):
-                    probas[c.name, k] = np.mean([probas[m, k] for m in c.members], axis=0)
-                times[c.name] = list(np.sum([times[m] for m in c.members], axis=0))
-        scores = np.array(
-            [
-                [np.mean(probas[c.name, k].argmax(1) == y_enc[val]) for k, (_, val) in enumerate(self.folds_)]
-                for c in family
-            ]
-        )  # (candidates, K)
-        self.cv_results_ = self._results(family, scores, times)
-        self.best_index_ = select_candidate(scores, simplicity_order(family), self.selection)
-        best = family[self.best_index_]
-        self.best_params_ = {"candidate": best.name}
-        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
-        if self._refit_mode() == "refit":
-            start = time.perf_counter()
-            by_name = {c.name: c for c in family}
-            if best.members:
-                members = [by_name[m].build(self.candidate_seeds_[m]) for m in best.members]
-                self.best_estimator_ = Blend(members).fit(X, y_enc)
-            else:
-                self.best_estimator_ = best.build(self.candidate_seeds_[best.name]).fit(X, y_enc)
-            self.refit_time_ = time.perf_counter() - start
-            self._bar_update()
-        elif self._refit_mode() == FOLD_ENSEMBLE:
-            self.fold_estimators_ = [
-                Blend.of_fitted([models[m, k] for m in best.members])
-                if best.members
-                else models[best.name, k]
-                for k in range(self.n_splits_)
-            ]
-        self._bar_close()
+        mode = self._refit_mode()
+        with progress_bar(self.progress, len(jobs) + (mode == "refit")) as bar:
+            models, probas, times = fit_folds(
+                jobs, self.candidate_seeds_, X, y_enc, self.folds_, n_jobs=self.n_jobs, bar=bar
+            )
+            scores = fold_scores(family, probas, y_enc, self.folds_)  # (candidates, K)
+            blend_times(family, times)
+            self.cv_results_ = cv_results([c.name for c in family], scores, [times[c.name] for c in family])
+            self.best_index_ = select_candidate(scores, simplicity_order(family), self.selection)
+            best = family[self.best_index_]
+            self.best_params_ = {"candidate": best.name}
+            self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
+            if mode == "refit":
+                start = time.perf_counter()
+                by_name = {c.name: c for c in family}
+                if best.members:
+                    members = [by_name[m].build(self.candidate_seeds_[m]) for m in best.members]
+                    self.best_estimator_ = Blend(members).fit(X, y_enc)
+                else:
+                    self.best_estimator_ = best.build(self.candidate_seeds_[best.name]).fit(X, y_enc)
+                self.refit_time_ = time.perf_counter() - start
+                if bar is not None:
+                    bar.update()
+            elif mode == FOLD_ENSEMBLE:
+                self.fold_estimators_ = [
+                    Blend.of_fitted([models[m, k] for m in best.members])
+                    if best.members
+                    else models[best.name, k]
+                    for k in range(self.n_splits_)
+                ]
         return self
 
-    # -- fitting the folds ------------------------------------------------------------------------------------------
-    def _fit_folds(self, jobs, X, y_enc):
-        from joblib import Parallel, delayed
-
-        self._bar = None
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            total = len(jobs) + (self._refit_mode() == "refit")
-            self._bar = tqdm(total=total, desc="NMTuneCV", unit="fit", leave=False)
-        out = Parallel(n_jobs=self.n_jobs, return_as="generator")(
-            delayed(_fit_one)(c, self.candidate_seeds_[c.name], X, y_enc, *self.folds_[k]) for c, k in jobs
-        )
-        models, probas, times = {}, {}, {}
-        for (c, k), (est, proba, elapsed) in zip(jobs, out):
-            models[c.name, k] = est
-            probas[c.name, k] = proba
-            times.setdefault(c.name, [0.0] * self.n_splits_)[k] = elapsed
-            if self._bar is not None:
-                self._bar.set_postfix(candidate=c.name, fold=k)
-            self._bar_update()
-        return models, probas, times
-
-    def _bar_update(self) -> None:
-        if getattr(self, "_bar", None) is not None:
-            self._bar.update()
-
-    def _bar_close(self) -> None:
-        if getattr(self, "_bar", None) is not None:
-            self._bar.close()
-        self.__dict__.pop("_bar", None)
-
+    # -- folds ------------------------------------------------------------------------------------------------------
     def _make_folds(self, y_enc, groups, seed) -> list[tuple[np.ndarray, np.ndarray]]:
         if _is_int(self.cv):
             return selection_folds(y_enc, groups, int(self.cv), seed)
@@ -361,24 +288,6 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
         self._check_params()
         y_enc = np.unique(np.asarray(y), return_inverse=True)[1]
         return self._make_folds(y_enc, groups, seed_from_random_state(self.random_state))
-
-    def _results(self, family, scores, times) -> dict:
-        mean = scores.mean(axis=1)
-        order = np.argsort(-mean, kind="stable")
-        rank = np.empty(len(family), dtype=np.int32)
-        rank[order] = np.arange(1, len(family) + 1)
-        results = {
-            "params": [{"candidate": c.name} for c in family],
-            "param_candidate": np.array([c.name for c in family], dtype=object),
-            "mean_test_score": mean,
-            "std_test_score": scores.std(axis=1),
-            "rank_test_score": rank,
-            "mean_fit_time": np.array([np.mean(times[c.name]) for c in family]),
-            "std_fit_time": np.array([np.std(times[c.name]) for c in family]),
-        }
-        for k in range(self.n_splits_):
-            results[f"split{k}_test_score"] = scores[:, k]
-        return results
 
     # -- inference ------------------------------------------------------------------------------------------------
     def _final_models(self) -> list:
@@ -443,79 +352,6 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
         if y is None:
             raise ValueError("NMTuneCV.fit_transform needs labels y: it is a supervised transform.")
         return self.fit(X, y, **fit_params).transform(X)
-
-    # -- persistence ----------------------------------------------------------------------------------------------
-    def save(self, path) -> None:
-        """Save the fitted selection and its model(s): JSON (``cv_results_``, candidates...) and tensors.
-
-        Read back by :func:`nmtune.heads.load` without unpickling anything; predictions are identical.
-        """
-        check_is_fitted(self, "cv_results_")
-        _persist.write_state(_persist.head_state(self), path)
-
-    def _saved_params(self) -> dict:
-        params = self.get_params(deep=False)
-        if not _is_int(self.cv):  # a splitter or a list of folds is not kept: the folds themselves are
-            params["cv"] = getattr(self, "n_splits_", None)
-        return params
-
-    def _save_state(self) -> tuple[dict, dict]:
-        tensors = {}
-        for k, (train, val) in enumerate(self.folds_):
-            tensors[f"folds/{k}/train"] = _persist.index_tensor(train)
-            tensors[f"folds/{k}/validation"] = _persist.index_tensor(val)
-        meta = {
-            "best_index": int(self.best_index_),
-            "best_score": float(self.best_score_),
-            "best_params": dict(self.best_params_),
-            "n_splits": int(self.n_splits_),
-            "cv_results": _persist.encode_results(self.cv_results_),
-            "candidates": [c.to_json() for c in self.candidates_],
-            "candidate_seeds": dict(self.candidate_seeds_),
-        }
-        if hasattr(self, "best_estimator_"):
-            meta["best"], t = _persist.nest("best", *_persist.part_state(self.best_estimator_))
-            meta["refit_time"] = float(self.refit_time_)
-            tensors.update(t)
-        if hasattr(self, "fold_estimators_"):
-            meta["fold_estimators"] = []
-            for k, model in enumerate(self.fold_estimators_):
-                m, t = _persist.nest(f"fold_estimators/{k}", *_persist.part_state(model))
-                meta["fold_estimators"].append(m)
-                tensors.update(t)
-        return meta, tensors
-
-    def _load_state(self, meta: dict, tensors: dict, device: str) -> None:
-        self.n_splits_ = int(meta["n_splits"])
-        self.folds_ = [
-            (tensors[f"folds/{k}/train"].numpy().copy(), tensors[f"folds/{k}/validation"].numpy().copy())
-            for k in range(self.n_splits_)
-        ]
-        self.best_index_ = int(meta["best_index"])
-        self.best_score_ = float(meta["best_score"])
-        self.best_params_ = dict(meta["best_params"])
-        self.cv_results_ = _persist.decode_results(meta["cv_results"])
-        self.candidates_ = [Candidate.from_json(c) for c in meta["candidates"]]
-        self.candidate_seeds_ = {str(k): int(v) for k, v in meta["candidate_seeds"].items()}
-        if self.best_params_.get("candidate") != self.candidates_[self.best_index_].name:
-            raise ValueError("best_params does not name the candidate at best_index")
-        if self._refit_mode() == "refit":
-            self.best_estimator_ = _persist.part_from_state(
-                meta["best"], _persist.sub_tensors("best", tensors), device=device
-            )
-            self.refit_time_ = float(meta.get("refit_time", 0.0))
-        elif self._refit_mode() == FOLD_ENSEMBLE:
-            self.fold_estimators_ = [
-                _persist.part_from_state(
-                    m, _persist.sub_tensors(f"fold_estimators/{k}", tensors), device=device
-                )
-                for k, m in enumerate(meta["fold_estimators"])
-            ]
-        for model in getattr(self, "fold_estimators_", []) + [getattr(self, "best_estimator_", None)]:
-            if model is not None and (
-                model.n_features_in_ != self.n_features_in_ or len(model.classes_) != len(self.classes_)
-            ):
-                raise ValueError("a saved model does not match the selection's features or classes")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
