@@ -94,9 +94,6 @@ REGISTRATION_LOADERS = {"_import_loaders"}
 
 #: Known cycles, to be removed when opened (the test fails once a listed cycle is gone, so the entry goes too):
 KNOWN_CYCLES = [
-    # pretrain/zero_shot.py imports build_text_tower from pretrain/contrastive.py and contrastive.py imports
-    # zero_shot_predict from zero_shot.py: the text tower is a model and belongs with the models (pretrain/models.py).
-    {"nmtune.pretrain.contrastive", "nmtune.pretrain.zero_shot"},
     # datasets/_base.py imports resize_images from datasets/images.py inside _load_cached (the `@<size>` suffix),
     # while images.py registers its datasets through _base: the resizing belongs below _base.
     {"nmtune.datasets._base", "nmtune.datasets.images"},

@@ -22,22 +22,9 @@ TUNED_FORMAT = "nmtune-tuned-v2"
 
 
 def _read_labels(path) -> np.ndarray:
-    """Labels from ``.npy`` or a text file with one label per line: integers, other numbers, or strings."""
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"labels file {str(p)!r} does not exist.")
-    if p.suffix == ".npy":
-        return np.load(p, allow_pickle=False)
-    try:
-        lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"labels file {str(p)!r} is not UTF-8 text ({exc}).") from exc
-    for kind in (int, float):  # numbers stay numbers: continuous values are then refused as labels
-        try:
-            return np.asarray([kind(x) for x in lines])
-        except ValueError:
-            continue
-    return np.asarray(lines)
+    from nmtune.feature_files import load_labels_file
+
+    return load_labels_file(path)  # the one reader: missing and continuous labels are errors naming the file
 
 
 def _load(features, labels, label_column, what):

@@ -43,6 +43,15 @@ def varying_fields(rows: list[dict]) -> tuple[str, ...]:
     )
 
 
+def _hashable(value):
+    """A dict or list as nested tuples (sorted items), so that it can be part of a dict key."""
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
 def json_key(value) -> str:
     """A hashable, order-stable form of a configuration value (lists and dicts included)."""
     import json
@@ -153,7 +162,7 @@ def paired_differences(rows: list[dict], method: str, baseline: str, metric: str
                 *((f"baseline_{k}", b.get(k)) for k in variant),
             )
             cell = tuple(json_key(v) for _, v in items)
-            cells[cell] = items
+            cells[cell] = tuple((k, _hashable(v)) for k, v in items)  # per-method params are dicts
             per_cell[cell][r["seed"]].append(r[metric] - b[metric])
             tasks[cell].add(r["task"])
     if not per_cell:
