@@ -1,6 +1,7 @@
 """nmtune: Noisy Model Learning on frozen features.
 
-Tuning heads (linear probing, MLP tuning, NMTune) as scikit-learn classifiers, NMTune's regularisers, feature
+Tuning heads (linear probing, MLP tuning, NMTune, logistic regression, NMTuneCV) as scikit-learn classifiers
+(``create_head(name)``, ``list_heads()``), NMTune's regularisers, feature
 spectrum analysis, exact label noise, feature sources with an on-disk cache, and the evaluation protocol.
 
 The heads are imported on first use (``from nmtune import NMTune``), so ``import nmtune`` and the command line's
@@ -9,14 +10,19 @@ The heads are imported on first use (``from nmtune import NMTune``), so ``import
 
 __version__ = "0.1.0"
 
-__all__ = ["LinearProbe", "MLPTuning", "NMTune", "NMTuneCV", "__version__"]
+__all__ = [
+    "LinearProbe",
+    "MLPTuning",
+    "NMTune",
+    "NMTuneCV",
+    "LogReg",
+    "LogRegCV",
+    "create_head",
+    "list_heads",
+    "__version__",
+]
 
-_LAZY = {
-    "LinearProbe": "nmtune.heads",
-    "MLPTuning": "nmtune.heads",
-    "NMTune": "nmtune.heads",
-    "NMTuneCV": "nmtune.heads",
-}
+_LAZY = {name: "nmtune.heads" for name in __all__ if name != "__version__"}
 
 
 def __getattr__(name: str):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nmtune import NMTuneCV
@@ -116,13 +117,136 @@ def test_same_seed_same_model(blobs):
     assert not all(np.array_equal(fa[1], fc[1]) for fa, fc in zip(a.folds_, c.folds_))
 
 
-def test_fold_models_without_refit(blobs):
+def test_refit_means_what_it_means_in_grid_search(blobs):
     X, y, Xt, yt = blobs
-    est = _fast(cv=2, refit=False, Cs=()).fit(X, y)
-    assert len(est.fold_estimators_) == 2 and not hasattr(est, "best_estimator_")
-    assert est.score(Xt, yt) > 0.95
+    refitted = _fast(cv=2, Cs=()).fit(X, y)
+    assert hasattr(refitted, "best_estimator_") and not hasattr(refitted, "fold_estimators_")
+    selection_only = _fast(cv=2, Cs=(), refit=False).fit(X, y)
+    assert not hasattr(selection_only, "best_estimator_") and not hasattr(selection_only, "fold_estimators_")
+    assert selection_only.best_params_ == refitted.best_params_  # the same selection, no model kept
+    for method in ("predict", "predict_proba", "transform"):
+        with pytest.raises(NotFittedError, match="refit=False.*best_params_"):
+            getattr(selection_only, method)(Xt)
+    ensemble = _fast(cv=2, Cs=(), refit="fold-ensemble").fit(X, y)
+    assert len(ensemble.fold_estimators_) == 2 and not hasattr(ensemble, "best_estimator_")
+    expected = np.mean([m.predict_proba(Xt) for m in ensemble.fold_estimators_], axis=0)
+    np.testing.assert_array_equal(ensemble.predict_proba(Xt), expected)
+    assert ensemble.score(Xt, yt) > 0.95
     with pytest.raises(ValueError, match="transform needs refit=True"):
-        est.transform(Xt)
+        ensemble.transform(Xt)
+
+
+def test_cv_takes_an_int_a_splitter_or_folds(blobs):
+    from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+    X, y, _, _ = blobs
+    by_int = _fast(cv=3, Cs=(0.1,), blend=False).fit(X, y)
+    folds = [(tr, va) for tr, va in by_int.folds_]
+    by_list = _fast(cv=folds, Cs=(0.1,), blend=False).fit(X, y)
+    by_gen = _fast(cv=iter(folds), Cs=(0.1,), blend=False).fit(X, y)
+    for other in (by_list, by_gen):
+        np.testing.assert_array_equal(
+            other.cv_results_["mean_test_score"], by_int.cv_results_["mean_test_score"]
+        )
+        np.testing.assert_array_equal(other.predict_proba(X), by_int.predict_proba(X))
+    splitter = StratifiedKFold(4, shuffle=True, random_state=0)
+    by_splitter = _fast(cv=splitter, Cs=(0.1,), blend=False).fit(X, y)
+    expected = list(splitter.split(X, y))
+    assert by_splitter.n_splits_ == 4
+    for (a, b), (c, d) in zip(by_splitter.folds_, expected):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    groups = np.arange(len(y)) % 5
+    grouped = _fast(cv=GroupKFold(5), Cs=(), blend=False).fit(X, y, groups=groups)  # groups reach split()
+    for _, val in grouped.folds_:
+        assert len(set(groups[val])) == 1
+
+
+@pytest.mark.parametrize(
+    "cv,pattern",
+    [
+        ("five", "cv must be an int .*, a scikit-learn splitter"),
+        (2.5, "cv must be an integer >= 2"),
+        (
+            lambda y: [(np.flatnonzero(y != 2), np.flatnonzero(y == 2))],
+            r"Fold 0 has no training sample of class\(es\) \[2\]",
+        ),
+        (
+            [(np.arange(140), np.arange(140, 151))],
+            r"Fold 0: the validation side holds row 150, outside \[0, 150\)",
+        ),
+        ([(np.arange(75), np.array([], dtype=int))], "Fold 0: the validation side must be a non-empty"),
+        ([], "cv gave no folds"),
+    ],
+)
+def test_bad_cv_is_refused(blobs, cv, pattern):
+    X, y, _, _ = blobs
+    with pytest.raises((ValueError, TypeError), match=pattern):
+        _fast(cv=cv(y) if callable(cv) else cv, Cs=()).fit(X, y)
+
+
+def test_a_candidate_seed_depends_on_its_name_not_on_the_other_candidates(blobs):
+    """Changing Cs must not reseed NMTune: its fold scores and its fitted models are the same."""
+    X, y, Xt, _ = blobs
+    a = _fast(cv=2, Cs=(0.1,)).fit(X, y)
+    b = _fast(cv=2, Cs=(0.01, 0.3, 1.0)).fit(X, y)
+    assert a.candidate_seeds_["nmtune"] == b.candidate_seeds_["nmtune"]
+    assert a.candidate_seeds_["lp"] == b.candidate_seeds_["lp"]
+
+    def row(est, name):
+        index = list(est.cv_results_["param_candidate"]).index(name)
+        return [est.cv_results_[f"split{k}_test_score"][index] for k in range(2)]
+
+    assert row(a, "nmtune") == row(b, "nmtune") and row(a, "nmtune+lp") == row(b, "nmtune+lp")
+    nm = lambda est: next(c for c in est.candidates_ if c.name == "nmtune")  # noqa: E731
+    pa = nm(a).build(a.candidate_seeds_["nmtune"]).fit(X, y).predict_proba(Xt)
+    pb = nm(b).build(b.candidate_seeds_["nmtune"]).fit(X, y).predict_proba(Xt)
+    np.testing.assert_array_equal(pa, pb)
+    c = _fast(cv=2, Cs=(0.1,), random_state=1).fit(X, y)
+    assert c.candidate_seeds_["nmtune"] != a.candidate_seeds_["nmtune"]
+
+
+def test_candidates_are_structured(blobs):
+    est = _fast(Cs=(0.3, 0.01))
+    cands = {c.name: c for c in est.candidates()}
+    assert cands["l2-C0.01"].family == "logreg" and cands["l2-C0.01"].params == {"C": 0.01}
+    assert cands["l2-C0.01"].strength == pytest.approx(100.0)
+    assert (
+        cands["nmtune+l2-C0.3"].members == ("nmtune", "l2-C0.3") and cands["nmtune+l2-C0.3"].family == "blend"
+    )
+    assert cands["lp"].params["min_steps"] == 0 and cands["nmtune"].family == "nmtune"
+
+
+def test_progress_bar_counts_every_fit(blobs, monkeypatch):
+    import tqdm.auto
+
+    bars = []
+
+    class Recorder(tqdm.auto.tqdm):
+        def close(self):
+            bars.append((self.desc, self.n, self.total))
+            super().close()
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recorder)
+    X, y, _, _ = blobs
+    _fast(cv=2, Cs=(0.1,), blend=False, progress=True).fit(X, y)
+    assert ("NMTuneCV", 7, 7) in bars  # 3 candidates x 2 folds, then the refit
+
+
+def test_set_output_in_a_pipeline_and_sample_weight(blobs):
+    pd = pytest.importorskip("pandas")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, Xt, _ = blobs
+    cols = [f"f{i}" for i in range(X.shape[1])]
+    pipe = make_pipeline(StandardScaler(), _fast(cv=2, Cs=(0.1,))).set_output(transform="pandas")
+    pipe.fit(pd.DataFrame(X, columns=cols), y)
+    out = pipe.transform(pd.DataFrame(Xt, columns=cols))
+    assert isinstance(out, pd.DataFrame) and out.shape == Xt.shape
+    assert list(out.columns) == list(pipe[-1].get_feature_names_out(cols))
+    with pytest.raises(TypeError, match="does not take \\['sample_weight'\\].*resample"):
+        _fast(cv=2).fit(X, y, sample_weight=np.ones(len(y)))
 
 
 @pytest.mark.parametrize(
@@ -132,6 +256,8 @@ def test_fold_models_without_refit(blobs):
         ({"Cs": (0.1, -1)}, "Cs must hold positive finite numbers"),
         ({"Cs": "abc"}, "Cs must be a sequence of positive numbers"),
         ({"selection": "1se"}, "selection must be one of \\['best', 'one-se'\\]; got '1se'"),
+        ({"refit": "folds"}, "refit must be True, False or 'fold-ensemble'; got 'folds'"),
+        ({"n_threads": 0}, "n_threads"),
     ],
 )
 def test_bad_options(blobs, kw, pattern):

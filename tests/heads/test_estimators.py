@@ -3,10 +3,14 @@
 import numpy as np
 import pytest
 import torch
+from _heads_helpers import fast_head, fast_params
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nmtune import LinearProbe, MLPTuning, NMTune
-from nmtune.heads import load
+from nmtune.heads import get_head, list_heads, load
+
+#: The selecting heads run many fits per check: their contract test is in tests/heads/test_cv.py (slow tier).
+SELECTING = {n for n in list_heads() if get_head(n).cls.__name__ == "NMTuneCV"}
 
 
 def _fast(cls, **kw):
@@ -22,14 +26,24 @@ def _fast(cls, **kw):
 
 @parametrize_with_checks(
     [
-        _fast(LinearProbe, lr=0.05),
-        _fast(MLPTuning),
-        _fast(NMTune),
-        NMTune.authors_preset(epochs=8, min_steps=0, lr=1e-2, batch_size=32, random_state=0, device="cpu"),
+        fast_head(name, **({"epochs": 8} if get_head(name).neural else {}))
+        for name in list_heads()
+        if name not in SELECTING
     ]
 )
 def test_sklearn_contract(estimator, check):
+    """Every registered head (but the selecting ones, slow) passes scikit-learn's estimator checks."""
     check(estimator)
+
+
+@pytest.mark.parametrize("name", sorted(set(list_heads()) - SELECTING))
+def test_every_head_learns_and_is_deterministic(name, blobs):
+    X, y, Xt, yt = blobs
+    a = fast_head(name, **({"epochs": 20} if get_head(name).neural else {})).fit(X, y)
+    assert a.score(Xt, yt) > 0.9
+    if "random_state" in fast_params(name):
+        b = fast_head(name, **({"epochs": 20} if get_head(name).neural else {})).fit(X, y)
+        np.testing.assert_array_equal(a.predict_proba(Xt), b.predict_proba(Xt))
 
 
 HEADS = [LinearProbe, MLPTuning, NMTune]

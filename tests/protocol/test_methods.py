@@ -21,7 +21,7 @@ def test_specs_carry_factory_neural_and_transforms():
     assert not get_method("logreg").neural and not get_method("logreg").transforms
     assert build_estimator("nmtune-no-svd").get_params()["svd_weight"] == 0.0
     assert build_estimator("nmtune-authors").get_params()["arch"] == "authors"
-    assert build_estimator("logreg", {"C": 0.5})[-1].C == 0.5
+    assert build_estimator("logreg", {"C": 0.5}).C == 0.5
     assert list_methods("nmtune-no-*") == ["nmtune-no-cov", "nmtune-no-mse", "nmtune-no-svd"]
 
 

@@ -91,7 +91,7 @@ CASES = [
     ("run --config {d}/lam_big.yaml", "lam must be a number"),
     ("run --config {d}/batch0.yaml", "batch_size must be an integer >= 2"),
     ("run --config {d}/lr_neg.yaml", "lr must be a number > 0"),
-    ("run --config {d}/logreg_c.yaml", "'C' parameter"),
+    ("run --config {d}/logreg_c.yaml", "C must be a number > 0"),
     ("run --config {d}/params_list.yaml", "must be a mapping"),
     ("run --config {d}/act.yaml", "Did you mean 'cosine'"),
     ("run --config {d}/latin.yaml", "not UTF-8"),

@@ -1,4 +1,8 @@
-"""``nmtune tune``: fit one head on user feature files and save it with its config and metrics."""
+"""``nmtune tune``: fit one head on user feature files and save it with its config and metrics.
+
+Everything that can fail is checked before the fit: the method and its parameters, that the head can be saved,
+that ``out`` can be written, the feature and label files. The file is written once, at the end, atomically.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ def _read_labels(path) -> np.ndarray:
 
 def _load(features, labels, label_column, what):
     from nmtune.feature_files import load_feature_file
+    from nmtune.heads._data import validate_y
 
     X, y = load_feature_file(features, label_column=label_column)
     if labels is not None:
@@ -37,6 +42,8 @@ def _load(features, labels, label_column, what):
         )
     if len(y) != X.shape[0]:
         raise ValueError(f"{what}: {X.shape[0]} feature rows but {len(y)} labels; they must match.")
+    if what == "training":
+        validate_y(y, X.shape[0])  # the heads' own label checks, before anything is fitted
     return np.asarray(X, dtype=np.float32), np.asarray(y)
 
 
@@ -60,26 +67,28 @@ def tune_features(
     device: str = "cpu",
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Fit a head on a feature file and save ``{"estimator", "config", "metrics"}`` with ``torch.save``.
+    """Fit a head on a feature file and save it with its configuration and metrics (JSON and tensors).
 
     Parameters
     ----------
     features : path
         Training features (``.npy``/``.npz``/``.csv``/``.parquet``, see :func:`nmtune.feature_files.load_feature_file`).
     out : path
-        Output file (``.pt``).
+        Output file (``.pt``); its folder is created if missing. Checked to be writable before the fit.
     method : str
-        Any protocol method (``lp``, ``mlp``, ``nmtune``, ``nmtune-authors``, ablations, ``logreg``).
+        Any protocol method (:func:`nmtune.protocol.list_methods`): every head of
+        :func:`nmtune.heads.list_heads` (``lp``, ``mlp``, ``nmtune``, ``nmtune-cv``, ``logreg``, ...) and the
+        ablations.
     labels, label_column : optional
         Labels file (``.npy`` or one per line) or the label column/key inside ``features``.
     eval_features, eval_labels : optional
         An evaluation file (labels as for training).
     params : dict, optional
-        Constructor arguments of the head (e.g. ``{"lam": 0.1}``).
+        Constructor arguments of the head (e.g. ``{"lam": 0.1}``, ``{"n_threads": 1}``).
     epochs, seed, device : optional
         Training options.
     progress : bool
-        A progress bar over the epochs of neural heads.
+        A progress bar over the epochs (or, for NMTuneCV, the fits).
 
     Returns
     -------
@@ -87,100 +96,134 @@ def tune_features(
         ``config``, ``metrics`` (``train`` and optionally ``eval``: accuracy, macro-F1, SVE, LSVR), ``path``,
         ``estimator`` (the fitted head).
     """
+    from nmtune._internal.threads import thread_limit
+    from nmtune.heads._persist import check_saveable
+
     spec = get_method(method)
     check_params(spec, params)
     out = _check_out(out)
-    X, y = _load(features, labels, label_column, "training")
     est = build_estimator(spec, params or {}, random_state=seed, device=device, epochs=epochs)
+    check_saveable(est)  # a head that could not be saved is refused before the fit
+    X, y = _load(features, labels, label_column, "training")
+    evaluation = None
+    if eval_features is not None:
+        evaluation = _load(eval_features, eval_labels, label_column, "evaluation")
     if progress and "progress" in est.get_params():
         est.set_params(progress=True)
-    t0 = time.perf_counter()
-    est.fit(X, y)
-    config = {
-        "method": method,
-        "params": dict(params or {}),
-        "epochs": epochs,
-        "seed": seed,
-        "features": str(features),
-        "n_train": int(X.shape[0]),
-        "dim": int(X.shape[1]),
-        "fit_seconds": time.perf_counter() - t0,
-    }
-    metrics = {"train": _metrics(est, X, y, spec.transforms)}
-    if eval_features is not None:
-        Xe, ye = _load(eval_features, eval_labels, label_column, "evaluation")
-        metrics["eval"] = _metrics(est, Xe, ye, spec.transforms)
+    with thread_limit((params or {}).get("n_threads")):
+        t0 = time.perf_counter()
+        est.fit(X, y)
+        config = {
+            "method": method,
+            "params": dict(params or {}),
+            "epochs": epochs,
+            "seed": seed,
+            "features": str(features),
+            "n_train": int(X.shape[0]),
+            "dim": int(X.shape[1]),
+            "fit_seconds": time.perf_counter() - t0,
+        }
+        metrics = {"train": _metrics(est, X, y, spec.transforms)}
+        if evaluation is not None:
+            metrics["eval"] = _metrics(est, *evaluation, spec.transforms)
     _save(est, config, metrics, out)
     return {"config": config, "metrics": metrics, "path": str(out), "estimator": est}
 
 
 def _check_out(out) -> Path:
-    """The output path, checked before any training: a file path in an existing or creatable folder."""
+    """The output path, checked before any training: a file that can be created in an existing folder.
+
+    A missing folder is created; a folder path, an unwritable folder or a read-only file is refused, naming the
+    path given.
+    """
+    from nmtune.heads._persist import check_writable
+
     out = Path(out)
     if out.is_dir():
         raise IsADirectoryError(
             f"--out {str(out)!r} is a folder; give a file path such as {str(out / 'head.pt')!r}."
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def _logreg_state(pipe) -> dict[str, Any]:
-    scaler, clf = pipe[0], pipe[-1]
-    import torch
-
-    tensors = {
-        "mean": torch.from_numpy(np.array(scaler.mean_)),
-        "scale": torch.from_numpy(np.array(scaler.scale_)),
-        "coef": torch.from_numpy(np.array(clf.coef_)),
-        "intercept": torch.from_numpy(np.array(clf.intercept_)),
-    }
-    classes = np.asarray(clf.classes_)
-    meta = {"classes": classes.tolist(), "classes_kind": "int" if classes.dtype.kind in "iub" else "str"}
-    return {"meta": json.dumps(meta), "tensors": tensors}
-
-
-def _logreg_from_state(state, params) -> Any:
-    meta = json.loads(state["meta"])
-    t = state["tensors"]
-    pipe = build_estimator("logreg", params)
-    scaler, clf = pipe[0], pipe[-1]
-    scaler.mean_, scaler.scale_ = t["mean"].numpy(), t["scale"].numpy()
-    scaler.var_ = scaler.scale_**2  # not used by transform
-    scaler.n_features_in_ = clf.n_features_in_ = int(scaler.mean_.shape[0])
-    scaler.n_samples_seen_ = 0
-    clf.coef_, clf.intercept_ = t["coef"].numpy(), t["intercept"].numpy()
-    clf.classes_ = np.asarray(meta["classes"], dtype=np.int64 if meta["classes_kind"] == "int" else str)
-    clf.n_iter_ = np.zeros(1, dtype=np.int32)
-    return pipe
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(
+            exc.errno, f"Cannot create the folder {str(out.parent)!r} for --out {str(out)!r}: {exc.strerror}"
+        ) from exc
+    return check_writable(out)
 
 
 def _save(est, config, metrics, out: Path) -> None:
-    """Write ``{"format", "meta" (JSON: config, metrics), "head" | "logreg"}``: tensors and JSON only."""
+    """Write ``{"format", "meta" (JSON: config, metrics), "head" (a head file's state)}``: tensors and JSON only."""
     from nmtune.heads._persist import head_state, write_state
 
-    body = {"logreg": _logreg_state(est)} if config["method"] == "logreg" else {"head": head_state(est)}
     meta = json.dumps({"config": config, "metrics": metrics})
-    write_state({"format": TUNED_FORMAT, "meta": meta, **body}, out)
+    write_state({"format": TUNED_FORMAT, "meta": meta, "head": head_state(est)}, out)
+
+
+def _bad_file(path, why: str) -> ValueError:
+    return ValueError(
+        f"{str(path)!r} is not a valid file of `nmtune tune` ({why}); write one with `nmtune tune FEATURES --out "
+        "FILE` and load it with nmtune.apps.tune.load_tuned(path)."
+    )
+
+
+def _legacy_logreg_head(body, params, path) -> dict:
+    """The head state of a logistic regression saved by earlier versions (its four tensors)."""
+    from nmtune.heads._persist import FORMAT, VERSION
+
+    if not isinstance(body, dict) or not isinstance(body.get("tensors"), dict):
+        raise _bad_file(path, "its logistic regression has no tensors")
+    try:
+        meta = json.loads(body["meta"])
+        tensors = body["tensors"]
+        head_meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            "class": "LogReg",
+            "params": dict(params),
+            "classes": meta["classes"],
+            "classes_kind": meta["classes_kind"],
+            "n_features_in": int(tensors["mean"].shape[0]),
+            "feature_names_in": None,
+        }
+    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+        raise _bad_file(path, f"malformed logistic regression: {exc!r}") from exc
+    return {"meta": json.dumps(head_meta), "state_dict": tensors}
 
 
 def load_tuned(path: str | Path, *, device: str = "cpu") -> dict[str, Any]:
     """Load a file written by :func:`tune_features`: ``{"estimator", "config", "metrics"}``.
 
     The file holds JSON and tensors only and is read with ``torch.load(weights_only=True)``: loading it never
-    runs code. Files of the older pickled format are refused with a ``ValueError``.
+    runs code. Pickled files, other formats and damaged files (unreadable JSON, missing keys, weights of the wrong
+    shape or not finite) are refused with a ``ValueError`` naming the file.
     """
     from nmtune.heads._persist import head_from_state, read_state
 
     obj = read_state(path)
     if not isinstance(obj, dict) or obj.get("format") != TUNED_FORMAT:
-        raise ValueError(
-            f"{str(path)!r} is not a head saved by nmtune tune (format {TUNED_FORMAT}); save one with "
-            "`nmtune tune FEATURES --out FILE`."
+        found = obj.get("format") if isinstance(obj, dict) else None
+        hint = (
+            " It is a head file: load it with nmtune.heads.load(path)."
+            if isinstance(obj, dict) and "state_dict" in obj
+            else ""
         )
-    meta = json.loads(obj["meta"])
-    if "logreg" in obj:
-        est = _logreg_from_state(obj["logreg"], meta["config"].get("params") or {})
+        raise ValueError(
+            f"{str(path)!r} is not a head saved by nmtune tune (format {TUNED_FORMAT}, found {found!r}); save "
+            f"one with `nmtune tune FEATURES --out FILE`.{hint}"
+        )
+    try:
+        meta = json.loads(obj["meta"])
+        config, metrics = meta["config"], meta["metrics"]
+        if not isinstance(config, dict) or not isinstance(metrics, dict):
+            raise TypeError("config and metrics must be mappings")
+    except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise _bad_file(path, f"unreadable description: {exc!r}") from exc
+    if "head" in obj:
+        state = obj["head"]
+    elif "logreg" in obj:
+        state = _legacy_logreg_head(obj["logreg"], config.get("params") or {}, path)
     else:
-        est = head_from_state(obj["head"], device=device, source=path)
-    return {"estimator": est, "config": meta["config"], "metrics": meta["metrics"]}
+        raise _bad_file(path, "no head in it")
+    est = head_from_state(state, device=device, source=path)
+    return {"estimator": est, "config": config, "metrics": metrics}

@@ -1,58 +1,126 @@
-"""The candidate family of :class:`nmtune.heads.NMTuneCV`.
+"""The candidates of :class:`nmtune.heads.NMTuneCV`: structured records, their seeds, and blends.
 
 N samples, D features, C classes. Three kinds of candidate:
 
-- heads: the linear probe (:class:`LinearProbe`) and NMTune (:class:`NMTune`), with their defaults;
-- strongly regularised linear heads: features standardised on the training data, then multinomial logistic
-  regression with an L2 penalty of inverse strength C (scikit-learn's ``LogisticRegression(C)``), fitted to
-  convergence (L-BFGS, full batch);
-- blends: the average of the class probabilities of NMTune and one linear candidate (WiSE-FT's interpolation
-  between a linear probe and a tuned head, done in output space with weight 1/2). A blend needs no fit of its own:
-  its validation predictions are the average of its members'.
+- heads: the linear probe (``lp``) and NMTune (``nmtune``), with their defaults;
+- strongly regularised linear heads (``l2-C<C>``): the registry's ``logreg`` head
+  (:class:`~nmtune.heads.logreg.LogReg`), standardised features then L2-regularised logistic regression;
+- blends (``nmtune+<linear>``): the average of the class probabilities of NMTune and one linear candidate
+  (WiSE-FT's interpolation between a linear probe and a tuned head, done in output space with weight 1/2). A blend
+  needs no fit of its own: its validation predictions are the average of its members'.
+
+A candidate is data (:class:`Candidate`: its head, parameters, strength and simplicity), never a name parsed back;
+its seed derives from its name (:func:`candidate_seed`), so adding or removing other candidates reseeds nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
-__all__ = ["L2Linear", "Blend", "Candidate", "candidate_family"]
+from . import _persist
+from .registry import create_head, loadable
+
+__all__ = ["Candidate", "Blend", "candidate_family", "candidate_seed", "simplicity_order", "SIMPLICITY"]
+
+#: Groups of the one-standard-error order, simplest first: within a group, the stronger penalty first.
+SIMPLICITY = {"l2": 0, "lp": 1, "blend-l2": 2, "blend-lp": 3, "tuned": 4}
+
+# ``lp`` and ``nmtune`` keep the keys they had as positions in the default family (0 and 6) when seeds were
+# derived from positions, so that results computed then reproduce exactly; every other name is hashed.
+_LEGACY_SEED_KEYS = {"lp": 0, "nmtune": 6}
 
 
-class L2Linear(ClassifierMixin, BaseEstimator):
-    """Standardised features, then L2-regularised multinomial logistic regression (full batch, L-BFGS).
+def candidate_seed(seed: int, name: str) -> int:
+    """The seed of candidate ``name`` under NMTuneCV's seed ``seed``: derived from the name, not a position.
 
     Parameters
     ----------
-    C : float, default=1.0
-        Inverse L2 strength, as scikit-learn's ``LogisticRegression(C)``.
-    max_iter : int, default=2000
-        L-BFGS iterations.
+    seed : int
+        NMTuneCV's seed (from its ``random_state``).
+    name : str
+        The candidate's name.
+
+    Returns
+    -------
+    int
+        In [0, 2**32).
+    """
+    key = _LEGACY_SEED_KEYS.get(name)
+    if key is None:
+        key = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "little")
+    return int(np.random.SeedSequence([int(seed), key]).generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One candidate of NMTuneCV.
+
+    Parameters
+    ----------
+    name : str
+        Shown in ``cv_results_["params"]``, e.g. ``"l2-C0.03"`` or ``"nmtune+lp"``.
+    family : str
+        The registry head it is (``"lp"``, ``"logreg"``, ``"nmtune"``...), or ``"blend"``.
+    params : mapping
+        Constructor arguments of the head (for a blend: none).
+    strength : float, default=0.0
+        Regularisation strength used by the one-standard-error order: ``1/C`` of an L2 head (of the L2 member of
+        a blend), 0 otherwise.
+    simplicity : int, default=0
+        Group in the one-standard-error order (:data:`SIMPLICITY`), simplest first.
+    members : tuple of str
+        Names of the fitted candidates a blend averages (empty otherwise).
     """
 
-    def __init__(self, C=1.0, max_iter=2000):
-        self.C = C
-        self.max_iter = max_iter
+    name: str
+    family: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    strength: float = 0.0
+    simplicity: int = 0
+    members: tuple[str, ...] = ()
 
-    def fit(self, X, y):
-        """Fit on features ``X`` (N, D) and labels ``y`` (N,); returns ``self``."""
-        X = np.asarray(X, dtype=np.float64)
-        self.scaler_ = StandardScaler().fit(X)
-        self.model_ = LogisticRegression(C=self.C, max_iter=self.max_iter).fit(self.scaler_.transform(X), y)
-        self.classes_ = self.model_.classes_
-        return self
+    def build(self, seed: int | None = None):
+        """The unfitted head, seeded with ``seed`` where it takes one (a blend has nothing to build)."""
+        if self.members:
+            raise ValueError(f"Candidate {self.name!r} is a blend of {list(self.members)}: fit its members.")
+        from .registry import get_head
 
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (N, C), columns in the order of ``classes_``."""
-        return self.model_.predict_proba(self.scaler_.transform(np.asarray(X, dtype=np.float64)))
+        params = dict(self.params)
+        if "random_state" in get_head(self.family).params:
+            params["random_state"] = seed
+        return create_head(self.family, **params)
 
-    def transform(self, X) -> np.ndarray:
-        """The features the classifier sees before its own standardisation: ``X`` itself, float32 (N, D)."""
-        return np.asarray(X, dtype=np.float32)
+    def to_json(self) -> dict[str, Any]:
+        """The candidate as JSON (what a saved NMTuneCV keeps in ``candidates``)."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "params": _persist.json_params_of(dict(self.params)),
+            "strength": float(self.strength),
+            "simplicity": int(self.simplicity),
+            "members": list(self.members),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Candidate:
+        """The inverse of :meth:`to_json`."""
+        return cls(
+            name=str(data["name"]),
+            family=str(data["family"]),
+            params=dict(data.get("params") or {}),
+            strength=float(data.get("strength", 0.0)),
+            simplicity=int(data.get("simplicity", 0)),
+            members=tuple(data.get("members") or ()),
+        )
 
 
+@loadable
 class Blend(ClassifierMixin, BaseEstimator):
     """The average of the class probabilities of fitted classifiers (output-space WiSE-FT).
 
@@ -63,13 +131,14 @@ class Blend(ClassifierMixin, BaseEstimator):
         ``classes_`` agree). The first member's ``transform`` is the blend's.
     """
 
-    def __init__(self, members):
+    def __init__(self, members=()):
         self.members = members
 
     def fit(self, X, y):
         """Fit every member on ``X`` (N, D), ``y`` (N,); returns ``self``."""
         self.members_ = [m.fit(X, y) for m in self.members]
         self.classes_ = self.members_[0].classes_
+        self.n_features_in_ = self.members_[0].n_features_in_
         return self
 
     @classmethod
@@ -78,37 +147,45 @@ class Blend(ClassifierMixin, BaseEstimator):
         blend = cls(list(members))
         blend.members_ = list(members)
         blend.classes_ = blend.members_[0].classes_
+        blend.n_features_in_ = blend.members_[0].n_features_in_
         return blend
 
     def predict_proba(self, X) -> np.ndarray:
         """Mean of the members' class probabilities, (N, C)."""
         return np.mean([m.predict_proba(X) for m in self.members_], axis=0)
 
+    def predict(self, X) -> np.ndarray:
+        """Labels of the largest mean probability, (N,)."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
     def transform(self, X) -> np.ndarray:
         """The first member's transformed features (the tuned head's Z for an NMTune blend)."""
         return self.members_[0].transform(X)
 
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The first member's output feature names."""
+        return self.members_[0].get_feature_names_out(input_features)
 
-class Candidate:
-    """One candidate: a ``name`` and either a ``build(seed)`` factory (a fitted model) or ``members`` (a blend).
+    def _saved_params(self) -> dict:
+        return {}  # the members are saved as parts
 
-    Parameters
-    ----------
-    name : str
-        Shown in ``cv_results_["params"]``, e.g. ``"l2-C0.03"`` or ``"nmtune+lp"``.
-    build : callable or None
-        ``build(seed) -> unfitted estimator``.
-    members : tuple of str
-        Names of the fitted candidates a blend averages (empty for a fitted candidate).
-    """
+    def _save_state(self) -> tuple[dict, dict]:
+        metas, tensors = [], {}
+        for i, member in enumerate(self.members_):
+            meta, t = _persist.nest(f"members/{i}", *_persist.part_state(member))
+            metas.append(meta)
+            tensors.update(t)
+        return {"members": metas}, tensors
 
-    def __init__(self, name: str, build=None, members: tuple[str, ...] = ()):
-        self.name = name
-        self.build = build
-        self.members = tuple(members)
-
-    def __repr__(self) -> str:
-        return f"Candidate({self.name!r})"
+    def _load_state(self, meta: dict, tensors: dict, device: str) -> None:
+        members = meta["members"]
+        if not isinstance(members, list) or not members:
+            raise ValueError("a blend needs a non-empty list of members")
+        self.members_ = [
+            _persist.part_from_state(m, _persist.sub_tensors(f"members/{i}", tensors), device=device)
+            for i, m in enumerate(members)
+        ]
+        self.members = list(self.members_)
 
 
 def candidate_family(*, Cs, blend: bool, lp_params, nmtune_params, device) -> list[Candidate]:
@@ -131,38 +208,53 @@ def candidate_family(*, Cs, blend: bool, lp_params, nmtune_params, device) -> li
     -------
     list of Candidate
     """
-    from .linear import LinearProbe
-    from .mlp import NMTune
-
-    lp_kw = {**dict(lp_params or {}), "device": device}
-    nm_kw = {**dict(nmtune_params or {}), "device": device}
-    linear = [Candidate("lp", lambda seed: LinearProbe(**lp_kw, random_state=seed))]
-    for c in sorted(float(c) for c in Cs):
-        linear.append(Candidate(f"l2-C{c:g}", lambda seed, c=c: L2Linear(C=c)))
-    tuned = Candidate("nmtune", lambda seed: NMTune(**nm_kw, random_state=seed))
-    blends = [Candidate(f"nmtune+{m.name}", members=("nmtune", m.name)) for m in linear] if blend else []
+    lp = Candidate("lp", "lp", {**dict(lp_params or {}), "device": device}, 0.0, SIMPLICITY["lp"])
+    linear = [lp] + [
+        Candidate(f"l2-C{c:g}", "logreg", {"C": c}, 1.0 / c, SIMPLICITY["l2"])
+        for c in sorted(float(c) for c in Cs)
+    ]
+    tuned = Candidate(
+        "nmtune", "nmtune", {**dict(nmtune_params or {}), "device": device}, 0.0, SIMPLICITY["tuned"]
+    )
+    blends = []
+    if blend:
+        for m in linear:
+            group = SIMPLICITY["blend-lp"] if m.family == "lp" else SIMPLICITY["blend-l2"]
+            blends.append(Candidate(f"nmtune+{m.name}", "blend", {}, m.strength, group, ("nmtune", m.name)))
     return [*linear, tuned, *blends]
 
 
-def simplicity_order(names) -> list[int]:
-    """Rank of each candidate name for the one-standard-error rule, simplest first (0).
+def _legacy_candidate(name: str) -> Candidate:
+    """A candidate from a name alone, for names read back from stored records (older results files)."""
+    if name.startswith("nmtune+"):
+        member = _legacy_candidate(name[len("nmtune+") :])
+        group = SIMPLICITY["blend-lp"] if member.family == "lp" else SIMPLICITY["blend-l2"]
+        return Candidate(name, "blend", {}, member.strength, group, ("nmtune", member.name))
+    if name.startswith("l2-C"):
+        return Candidate(name, "logreg", {"C": float(name[4:])}, 1.0 / float(name[4:]), SIMPLICITY["l2"])
+    if name == "lp":
+        return Candidate(name, "lp", {}, 0.0, SIMPLICITY["lp"])
+    return Candidate(name, name, {}, 0.0, SIMPLICITY["tuned"])
+
+
+def simplicity_order(candidates) -> list[int]:
+    """Rank of each candidate for the one-standard-error rule, simplest first (0).
 
     L2 heads from the strongest penalty (smallest C), then the linear probe, the blends with an L2 head (smallest
     C first), the blend with the linear probe, NMTune: a linear head before an adapted one, and more
-    regularisation before less.
+    regularisation before less. Ties keep the given order.
+
+    Parameters
+    ----------
+    candidates : sequence of Candidate (or of names, as stored in older records)
+
+    Returns
+    -------
+    list of int
     """
-
-    def key(name):
-        if name.startswith("l2-C"):
-            return (0, float(name[4:]))
-        if name == "lp":
-            return (1, 0.0)
-        if name.startswith("nmtune+l2-C"):
-            return (2, float(name[11:]))
-        return (3, 0.0) if name == "nmtune+lp" else (4, 0.0)
-
-    order = sorted(range(len(names)), key=lambda i: key(names[i]))
-    rank = [0] * len(names)
+    cands = [c if isinstance(c, Candidate) else _legacy_candidate(str(c)) for c in candidates]
+    order = sorted(range(len(cands)), key=lambda i: (cands[i].simplicity, -cands[i].strength))
+    rank = [0] * len(cands)
     for r, i in enumerate(order):
         rank[i] = r
     return rank

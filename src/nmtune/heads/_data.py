@@ -88,6 +88,23 @@ def validate_X(est, X, *, reset: bool) -> np.ndarray:
     return X
 
 
+def refuse_fit_params(est, fit_params: dict) -> None:
+    """Raise a ``TypeError`` when ``fit`` received arguments other than its own (``sample_weight`` gets a hint).
+
+    No head takes ``sample_weight``: the NMTune regulariser is a batch statistic with no per-sample weighting, and
+    every head refuses it alike so that swapping heads never silently drops the weights.
+    """
+    if not fit_params:
+        return
+    hint = (
+        " To weight samples or classes, resample the training data instead (e.g. sklearn.utils.resample, or "
+        "repeat rows in proportion to their weight)."
+        if "sample_weight" in fit_params
+        else ""
+    )
+    raise TypeError(f"{type(est).__name__}.fit does not take {sorted(fit_params)}.{hint}")
+
+
 def validate_y(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
     """Encode labels as integers 0..C-1; returns ``(classes, y_encoded)``."""
     if y is None:

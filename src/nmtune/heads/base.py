@@ -13,11 +13,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from nmtune._internal.device import resolve_device
+from nmtune._internal.threads import thread_limit
 from nmtune._internal.validation import check_number, seed_from_random_state
 from nmtune.exceptions import unknown_name_error
 
 from . import _train
-from ._data import FeatureSource, validate_X, validate_y
+from ._data import FeatureSource, refuse_fit_params, validate_X, validate_y
 
 # Minimum optimiser steps of the heads (``min_steps``): the paper's 30 epochs are thousands of steps on its
 # tens-of-thousands-sample tasks but 30-60 steps on a few hundred samples, where the heads stop unconverged.
@@ -88,25 +89,23 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
             )
         if self.schedule not in _train.SCHEDULES:
             raise unknown_name_error("schedule", self.schedule, _train.SCHEDULES)
+        if self.n_threads is not None:
+            check_number("n_threads", self.n_threads, low=1, integer=True)
 
     # -- fitting --------------------------------------------------------------------------------------------------
     def fit(self, X, y, **fit_params):
         """Fit the head on features ``X`` (N, D) and labels ``y`` (N,); returns ``self``.
 
         ``sample_weight`` is not supported (the NMTune regulariser is a batch statistic with no per-sample
-        weighting); passing it raises a ``TypeError`` that says what to do instead.
+        weighting); passing it raises a ``TypeError`` that says what to do instead. Runs with ``n_threads``
+        threads (:func:`nmtune._internal.threads.pick_threads`: the cores free now when None).
         """
-        if fit_params:
-            hint = (
-                " To weight samples or classes, resample the training data instead (e.g. "
-                "sklearn.utils.resample, or repeat rows in proportion to their weight)."
-                if "sample_weight" in fit_params
-                else ""
-            )
-            raise TypeError(
-                f"{type(self).__name__}.fit takes X and y only; received {sorted(fit_params)}.{hint}"
-            )
+        refuse_fit_params(self, fit_params)
         self._check_params()
+        with thread_limit(self.n_threads):
+            return self._fit(X, y)
+
+    def _fit(self, X, y):
         device = resolve_device(self.device)
         X = validate_X(self, X, reset=True)
         self.classes_, y_enc = validate_y(y, X.shape[0])
@@ -151,10 +150,13 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
         return self
 
     # -- inference ------------------------------------------------------------------------------------------------
-    @torch.no_grad()
     def _forward(self, X, want: str) -> np.ndarray:
         check_is_fitted(self, "model_")
         X = validate_X(self, X, reset=False)
+        with thread_limit(getattr(self, "n_threads", None)), torch.no_grad():
+            return self._forward_batches(X, want)
+
+    def _forward_batches(self, X, want: str) -> np.ndarray:
         self.model_.eval()
         bs = max(int(self.batch_size), 1024)
         outs = []
@@ -219,26 +221,34 @@ class BaseHead(ClassifierMixin, TransformerMixin, BaseEstimator):
     def save(self, path) -> None:
         """Save the fitted head to ``path``: a JSON description (class, parameters, classes) and the weights.
 
-        The file is read back by :func:`load` without unpickling anything (``torch.load(weights_only=True)``).
+        The file is read back by :func:`nmtune.heads.load` without unpickling anything
+        (``torch.load(weights_only=True)``).
         """
         from ._persist import head_state, write_state
 
         check_is_fitted(self, "model_")
         write_state(head_state(self), path)
 
+    def _save_state(self) -> tuple[dict, dict]:
+        """The head file's fields of a torch head: its training history and the model's weights."""
+        return {"history": self.history_}, dict(self.model_.state_dict())
+
+    def _load_state(self, meta: dict, tensors: dict, device: str) -> None:
+        """Rebuild the model from the saved weights (their names and shapes must fit this head's model)."""
+        self.history_ = list(meta.get("history") or [])
+        self.device_ = resolve_device(device)
+        model = self._build_model(self.n_features_in_, len(self.classes_))
+        try:
+            model.load_state_dict(tensors)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"the weights do not fit a {type(self).__name__}: {str(exc).splitlines()[0]}"
+            ) from exc
+        self.model_ = model.to(self.device_).eval()
+        self.n_epochs_ = len(self.history_)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
-
-
-def load(path, *, device: str = "cpu") -> BaseHead:
-    """Load a head saved with :meth:`BaseHead.save`; predictions equal the saved head's.
-
-    Only tensors and plain containers are read (``torch.load(weights_only=True)``): a file cannot run code, and
-    anything that is not an nmtune head file is refused with a ``ValueError``.
-    """
-    from ._persist import head_from_state, read_state
-
-    return head_from_state(read_state(path), device=device, source=path)

@@ -1,7 +1,8 @@
 """NMTuneCV: choose a tuning head by cross-validation on the training data.
 
 The candidates are the linear probe, strongly regularised linear heads, NMTune and their blends; the folds hold
-out whole source sub-domains when they are known.
+out whole source sub-domains when they are known. The estimator follows scikit-learn's ``*CV`` conventions
+(``cv``, ``refit``, ``cv_results_``, ``best_params_``, ``best_estimator_``).
 
 N samples, D features, C classes, K folds.
 """
@@ -13,61 +14,32 @@ import time
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from nmtune._internal.threads import thread_limit
 from nmtune._internal.validation import check_number, seed_from_random_state
 
-from ._candidates import Blend, candidate_family, simplicity_order
-from ._data import validate_X, validate_y
-from .folds import selection_folds
+from ._candidates import Blend, Candidate, candidate_family, candidate_seed, simplicity_order
+from ._cv_fit import blend_times, fit_folds, progress_bar
+from ._cv_state import FOLD_ENSEMBLE, _CVState
+from ._data import refuse_fit_params, validate_X, validate_y
+from .folds import resolve_folds, selection_folds
+from .registry import register_head
+from .selection import SELECTIONS, cv_results, fold_scores, select_candidate
 
-__all__ = ["NMTuneCV"]
+__all__ = ["NMTuneCV", "select_candidate", "DEFAULT_CS", "SELECTIONS", "FOLD_ENSEMBLE"]
 
 #: Inverse L2 strengths of the regularised linear candidates: half-decade steps from strong to scikit-learn's
 #: default (C = 1), fixed before any evaluation (docs/nmtune-cv.md).
 DEFAULT_CS = (0.01, 0.03, 0.1, 0.3, 1.0)
 
 
-SELECTIONS = ("best", "one-se")
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
-def select_candidate(scores, simplicity, rule: str = "best") -> int:
-    """Index of the selected candidate from its fold scores.
-
-    Parameters
-    ----------
-    scores : array-like of shape (n_candidates, K)
-        Validation accuracy of every candidate on every fold.
-    simplicity : sequence of int, length n_candidates
-        Rank of each candidate for ``"one-se"``, simplest first (:func:`simplicity_order`).
-    rule : {"best", "one-se"}
-        ``"best"``: the highest mean score, the first one on ties. ``"one-se"``: the simplest candidate whose mean
-        is within one standard error of the best mean, the standard error being the best candidate's fold
-        standard deviation (ddof = 1) over sqrt(K) (Breiman et al., 1984; K = 1: the best).
-
-    Returns
-    -------
-    int
-    """
-    scores = np.asarray(scores, dtype=float)
-    mean = scores.mean(axis=1)
-    best = int(np.argmax(mean))
-    if rule == "best" or scores.shape[1] < 2:
-        return best
-    se = float(scores[best].std(ddof=1) / np.sqrt(scores.shape[1]))
-    within = np.flatnonzero(mean >= mean[best] - se)
-    return int(min(within, key=lambda i: simplicity[i]))
-
-
-def _fit_one(candidate, seed, X, y, train, val):
-    """Fit one candidate on rows ``train``; return its class probabilities on rows ``val`` and the fit time."""
-    start = time.perf_counter()
-    est = candidate.build(seed).fit(X[train], y[train])
-    elapsed = time.perf_counter() - start
-    return est, est.predict_proba(X[val]), elapsed
-
-
-class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
+class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
     """Select a tuning head by cross-validation on the training data, then refit it on all of it.
 
     The candidates (``cv_results_["params"]``, in this order, which also breaks ties): the linear probe ``lp``;
@@ -77,9 +49,9 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
     accuracy over the folds wins (``selection="best"``), or the simplest within one standard error of it
     (``selection="one-se"``: L2 heads from the strongest penalty, then the linear probe, the blends, NMTune).
 
-    Folds (:func:`nmtune.heads.folds.selection_folds`): with ``groups`` (the source sub-domain of each training
-    sample) every fold holds out whole groups, one or more per class, so that every class is in every validation
-    fold and no group is split; without, stratified K-fold.
+    Folds: with an int ``cv`` and ``groups`` (the source sub-domain of each training sample,
+    :func:`nmtune.heads.folds.group_class_folds`), every fold holds out whole groups, one or more per class, so
+    that every class is in every validation fold and no group is split; without ``groups``, stratified K-fold.
 
     Parameters
     ----------
@@ -87,15 +59,19 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
         Inverse L2 strengths of the regularised linear candidates (empty: none).
     blend : bool, default=True
         Also score the blends of NMTune with every linear candidate.
-    cv : int, default=5
-        (Largest) number of folds, at least 2. Group-aware folds are capped by the number of groups per class;
-        stratified folds by the size of the smallest class.
+    cv : int, splitter or iterable, default=5
+        As in scikit-learn's ``GridSearchCV``: an int K (the largest number of folds, at least 2; group-aware
+        folds are capped by the number of groups per class, stratified folds by the size of the smallest class);
+        a splitter object (its ``split(X, y, groups)`` gives the folds, e.g. ``GroupKFold(3)``); or an iterable
+        of ``(train, validation)`` index arrays. Every class must be on the training side of every fold.
     selection : {"best", "one-se"}, default="best"
         Selection rule (:func:`select_candidate`). ``"one-se"`` prefers strongly regularised linear heads when the
-        folds cannot tell the candidates apart; offered as the method ``nmtune-cv-1se`` (docs/nmtune-cv.md).
-    refit : bool, default=True
-        Refit the winner on all the training data. ``False`` keeps the winner's K fold models and averages their
-        class probabilities (no refit cost; :meth:`transform` is then unavailable).
+        folds cannot tell the candidates apart; offered as the head ``nmtune-cv-1se`` (docs/nmtune-cv.md).
+    refit : {True, False, "fold-ensemble"}, default=True
+        As in ``GridSearchCV``: True refits the winner on all the training data (``best_estimator_``); False keeps
+        no model (the selection only: ``cv_results_``, ``best_params_``; no ``predict``). ``"fold-ensemble"``
+        keeps the winner's K fold models and averages their class probabilities (``fold_estimators_``; no refit
+        cost, no :meth:`transform`).
     lp_params : dict or None, default=None
         Constructor arguments of the :class:`LinearProbe` candidate (e.g. ``{"min_steps": 0}``).
     nmtune_params : dict or None, default=None
@@ -103,9 +79,14 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
     n_jobs : int or None, default=None
         Parallel fits (joblib); None means 1.
     random_state : int, numpy Generator or None, default=None
-        Seeds the folds and every head; the same int gives identical predictions on CPU.
+        Seeds the folds and every head; the same int gives identical predictions on CPU. Each candidate's seed
+        derives from its name (:func:`nmtune.heads._candidates.candidate_seed`): changing ``Cs`` reseeds nothing.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Device of the torch heads.
+    progress : bool, default=False
+        Show a progress bar over the fits (candidates x folds, then the refit).
+    n_threads : int or None, default=None
+        Torch and BLAS threads of every fit; None: the cores free now, or ``NMTUNE_NUM_THREADS``.
 
     Attributes
     ----------
@@ -118,7 +99,11 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
     best_estimator_ : estimator
         The winner refitted on all the data (``refit=True``).
     fold_estimators_ : list of estimators
-        The winner's K fold models (``refit=False``).
+        The winner's K fold models (``refit="fold-ensemble"``).
+    candidates_ : list of Candidate
+        The candidates, in the order of ``cv_results_`` (family, parameters, strength, simplicity).
+    candidate_seeds_ : dict
+        The seed each fitted candidate was given, by name.
     cv_results_ : dict of ndarray
         As scikit-learn's ``GridSearchCV``: ``params``, ``param_candidate``, ``split<k>_test_score``,
         ``mean_test_score``, ``std_test_score``, ``rank_test_score``, ``mean_fit_time``, ``std_fit_time``.
@@ -143,6 +128,8 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
         n_jobs=None,
         random_state=None,
         device="auto",
+        progress=False,
+        n_threads=None,
     ):
         self.Cs = Cs
         self.blend = blend
@@ -154,11 +141,26 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.device = device
+        self.progress = progress
+        self.n_threads = n_threads
 
     def _check_params(self) -> None:
-        check_number("cv", self.cv, low=2, integer=True)
+        if _is_int(self.cv) or isinstance(self.cv, (bool, np.bool_, float)):
+            check_number("cv", self.cv, low=2, integer=True)
+        elif (
+            self.cv is None
+            or isinstance(self.cv, (str, bytes, dict))
+            or not (hasattr(self.cv, "split") or hasattr(self.cv, "__iter__"))
+        ):
+            raise TypeError(
+                "cv must be an int (number of folds), a scikit-learn splitter (with split(X, y, groups)) or an "
+                f"iterable of (train, validation) index pairs; got {self.cv!r}."
+            )
         if self.selection not in SELECTIONS:
             raise ValueError(f"selection must be one of {list(SELECTIONS)}; got {self.selection!r}.")
+        fold_ensemble = isinstance(self.refit, str) and self.refit == FOLD_ENSEMBLE
+        if not (isinstance(self.refit, (bool, np.bool_)) or fold_ensemble):
+            raise ValueError(f"refit must be True, False or {FOLD_ENSEMBLE!r}; got {self.refit!r}.")
         try:
             Cs = [float(c) for c in self.Cs]
         except (TypeError, ValueError):
@@ -171,8 +173,23 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
                 raise TypeError(f"{name} must be a dict of constructor arguments or None; got {value!r}.")
         if self.n_jobs is not None and not isinstance(self.n_jobs, numbers.Integral):
             raise ValueError(f"n_jobs must be an int or None; got {self.n_jobs!r}.")
+        if self.n_threads is not None:
+            check_number("n_threads", self.n_threads, low=1, integer=True)
 
-    def fit(self, X, y, groups=None):
+    def _refit_mode(self) -> str:
+        """``"refit"``, ``"none"`` or ``"fold-ensemble"``."""
+        if isinstance(self.refit, str):
+            return self.refit
+        return "refit" if self.refit else "none"
+
+    def candidates(self) -> list[Candidate]:
+        """The candidates these parameters give, in the order of ``cv_results_`` (no fitting)."""
+        return candidate_family(
+            Cs=self.Cs, blend=self.blend, lp_params=self.lp_params, nmtune_params=self.nmtune_params,
+            device=self.device,
+        )  # fmt: skip
+
+    def fit(self, X, y, groups=None, **fit_params):
         """Select the candidate on folds of ``X`` (N, D), ``y`` (N,) and refit it; returns ``self``.
 
         Parameters
@@ -182,15 +199,19 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
         y : array-like of shape (N,)
             Class labels.
         groups : array-like of shape (N,) or None, default=None
-            Source sub-domain of each sample (e.g. the newsgroup of each document). Selects group-aware folds.
+            Source sub-domain of each sample (e.g. the newsgroup of each document). With an int ``cv``, selects
+            group-aware folds; a splitter receives them in ``split``.
 
         Returns
         -------
         NMTuneCV
         """
-        from joblib import Parallel, delayed
-
+        refuse_fit_params(self, fit_params)
         self._check_params()
+        with thread_limit(self.n_threads):
+            return self._fit(X, y, groups)
+
+    def _fit(self, X, y, groups):
         X = validate_X(self, X, reset=True)
         self.classes_, y_enc = validate_y(y, X.shape[0])
         if groups is not None and len(np.asarray(groups)) != X.shape[0]:
@@ -199,60 +220,50 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
                 f"{len(np.asarray(groups))}. Pass the source sub-domain of every training row (or groups=None)."
             )
         seed = seed_from_random_state(self.random_state)
-        self.folds_ = self.make_folds(y_enc, groups)
+        self.folds_ = self._make_folds(y_enc, groups, seed)
         self.n_splits_ = len(self.folds_)
-        family = candidate_family(
-            Cs=self.Cs, blend=self.blend, lp_params=self.lp_params, nmtune_params=self.nmtune_params,
-            device=self.device,
-        )  # fmt: skip
-        fitted = [c for c in family if c.build is not None]
-        seeds = {
-            c.name: int(np.random.SeedSequence([seed, i]).generate_state(1)[0]) for i, c in enumerate(family)
-        }
+        family = self.candidates()
+        fitted = [c for c in family if not c.members]
+        self.candidates_ = family
+        self.candidate_seeds_ = {c.name: candidate_seed(seed, c.name) for c in fitted}
         jobs = [(c, k) for c in fitted for k in range(self.n_splits_)]
-        out = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_one)(c, seeds[c.name], X, y_enc, *self.folds_[k]) for c, k in jobs
-        )
-        models, probas, times = {}, {}, {}
-        for (c, k), (est, proba, elapsed) in zip(jobs, out):
-            models[c.name, k] = est
-            probas[c.name, k] = proba
-            times.setdefault(c.name, [0.0] * self.n_splits_)[k] = elapsed
-        for c in family:
-            if c.members:
-                for k in range(self.n_splits_):
-                    probas[c.name, k] = np.mean([probas[m, k] for m in c.members], axis=0)
-                times[c.name] = list(np.sum([times[m] for m in c.members], axis=0))
-        scores = np.array(
-            [
-                [np.mean(probas[c.name, k].argmax(1) == y_enc[val]) for k, (_, val) in enumerate(self.folds_)]
-                for c in family
-            ]
-        )  # (candidates, K)
-        self.cv_results_ = self._results(family, scores, times)
-        self.best_index_ = select_candidate(
-            scores, simplicity_order([c.name for c in family]), self.selection
-        )
-        best = family[self.best_index_]
-        self.best_params_ = {"candidate": best.name}
-        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
-        by_name = {c.name: c for c in family}
-        if self.refit:
-            start = time.perf_counter()
-            if best.members:
-                members = [by_name[m].build(seeds[m]) for m in best.members]
-                self.best_estimator_ = Blend(members).fit(X, y_enc)
-            else:
-                self.best_estimator_ = best.build(seeds[best.name]).fit(X, y_enc)
-            self.refit_time_ = time.perf_counter() - start
-        else:
-            self.fold_estimators_ = [
-                Blend.of_fitted([models[m, k] for m in best.members])
-                if best.members
-                else models[best.name, k]
-                for k in range(self.n_splits_)
-            ]
+        mode = self._refit_mode()
+        with progress_bar(self.progress, len(jobs) + (mode == "refit")) as bar:
+            models, probas, times = fit_folds(
+                jobs, self.candidate_seeds_, X, y_enc, self.folds_, n_jobs=self.n_jobs, bar=bar
+            )
+            scores = fold_scores(family, probas, y_enc, self.folds_)  # (candidates, K)
+            blend_times(family, times)
+            self.cv_results_ = cv_results([c.name for c in family], scores, [times[c.name] for c in family])
+            self.best_index_ = select_candidate(scores, simplicity_order(family), self.selection)
+            best = family[self.best_index_]
+            self.best_params_ = {"candidate": best.name}
+            self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
+            if mode == "refit":
+                start = time.perf_counter()
+                by_name = {c.name: c for c in family}
+                if best.members:
+                    members = [by_name[m].build(self.candidate_seeds_[m]) for m in best.members]
+                    self.best_estimator_ = Blend(members).fit(X, y_enc)
+                else:
+                    self.best_estimator_ = best.build(self.candidate_seeds_[best.name]).fit(X, y_enc)
+                self.refit_time_ = time.perf_counter() - start
+                if bar is not None:
+                    bar.update()
+            elif mode == FOLD_ENSEMBLE:
+                self.fold_estimators_ = [
+                    Blend.of_fitted([models[m, k] for m in best.members])
+                    if best.members
+                    else models[best.name, k]
+                    for k in range(self.n_splits_)
+                ]
         return self
+
+    # -- folds ------------------------------------------------------------------------------------------------------
+    def _make_folds(self, y_enc, groups, seed) -> list[tuple[np.ndarray, np.ndarray]]:
+        if _is_int(self.cv):
+            return selection_folds(y_enc, groups, int(self.cv), seed)
+        return resolve_folds(self.cv, y_enc, groups)
 
     def make_folds(self, y, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:
         """The ``(train_indices, validation_indices)`` folds that :meth:`fit` would select on.
@@ -274,54 +285,68 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
             When the groups cannot give folds that hold every class on both sides (e.g. a class with a single
             group); ``groups=None`` (stratified folds) is then the alternative.
         """
+        self._check_params()
         y_enc = np.unique(np.asarray(y), return_inverse=True)[1]
-        return selection_folds(y_enc, groups, int(self.cv), seed_from_random_state(self.random_state))
-
-    def _results(self, family, scores, times) -> dict:
-        mean = scores.mean(axis=1)
-        order = np.argsort(-mean, kind="stable")
-        rank = np.empty(len(family), dtype=np.int32)
-        rank[order] = np.arange(1, len(family) + 1)
-        results = {
-            "params": [{"candidate": c.name} for c in family],
-            "param_candidate": np.array([c.name for c in family], dtype=object),
-            "mean_test_score": mean,
-            "std_test_score": scores.std(axis=1),
-            "rank_test_score": rank,
-            "mean_fit_time": np.array([np.mean(times[c.name]) for c in family]),
-            "std_fit_time": np.array([np.std(times[c.name]) for c in family]),
-        }
-        for k in range(self.n_splits_):
-            results[f"split{k}_test_score"] = scores[:, k]
-        return results
+        return self._make_folds(y_enc, groups, seed_from_random_state(self.random_state))
 
     # -- inference ------------------------------------------------------------------------------------------------
+    def _final_models(self) -> list:
+        check_is_fitted(self, "cv_results_")
+        if self._refit_mode() == FOLD_ENSEMBLE:
+            return self.fold_estimators_
+        if self._refit_mode() == "none":
+            raise NotFittedError(
+                "This NMTuneCV was fitted with refit=False: it selected a candidate (best_params_) but kept no "
+                f"model to predict with. Fit it with refit=True, or refit={FOLD_ENSEMBLE!r} to average the "
+                "winner's fold models."
+            )
+        return [self.best_estimator_]
+
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (N, C) of the selected candidate, columns in the order of ``classes_``."""
-        check_is_fitted(self, "cv_results_")
+        models = self._final_models()
         X = validate_X(self, X, reset=False)
-        if self.refit:
-            return self.best_estimator_.predict_proba(X)
-        return np.mean([m.predict_proba(X) for m in self.fold_estimators_], axis=0)
+        with thread_limit(self.n_threads):
+            return np.mean([m.predict_proba(X) for m in models], axis=0)
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels (N,), drawn from ``classes_``."""
         index = self.predict_proba(X).argmax(axis=1)  # checks that the estimator is fitted
         return self.classes_[index]
 
+    def _transformer(self):
+        models = self._final_models()
+        if self._refit_mode() == FOLD_ENSEMBLE:
+            raise ValueError(
+                f"NMTuneCV.transform needs refit=True: with refit={FOLD_ENSEMBLE!r} the K fold models each have "
+                "their own transform. Fit with refit=True, or use fold_estimators_[k].transform."
+            )
+        winner = models[0]
+        return winner.members_[0] if isinstance(winner, Blend) else winner
+
     def transform(self, X) -> np.ndarray:
         """Features the selected classifier sees, float32 (N, D): F for linear candidates, Z = h(F) for NMTune.
 
         For a blend, the NMTune member's Z. Needs ``refit=True`` (fold models do not share one transform).
         """
-        check_is_fitted(self, "cv_results_")
-        if not self.refit:
-            raise ValueError(
-                "NMTuneCV.transform needs refit=True: with refit=False the K fold models each have their own "
-                "transform. Refit with refit=True, or use fold_estimators_[k].transform."
-            )
+        winner = self._transformer()
         X = validate_X(self, X, reset=False)
-        return np.asarray(self.best_estimator_.transform(X), dtype=np.float32)
+        with thread_limit(self.n_threads):
+            return np.asarray(winner.transform(X), dtype=np.float32)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the columns of :meth:`transform` (so that ``set_output(transform="pandas")`` works).
+
+        The input names when the selected classifier sees F itself (a linear winner), else the tuned head's
+        (``nmtune0``, ...).
+        """
+        from sklearn.utils.validation import _check_feature_names_in
+
+        winner = self._transformer()
+        names = _check_feature_names_in(self, input_features)
+        if getattr(winner, "_identity_transform", False):
+            return names
+        return winner.get_feature_names_out()
 
     def fit_transform(self, X, y=None, **fit_params):  # noqa: D102 - TransformerMixin needs y for a classifier
         if y is None:
@@ -333,3 +358,35 @@ class NMTuneCV(ClassifierMixin, TransformerMixin, BaseEstimator):
         tags.non_deterministic = self.random_state is None
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def nmtune_cv(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
+    """:class:`NMTuneCV`; ``epochs`` / ``min_steps`` / ``batch_size`` reach its torch candidates (a step budget)."""
+    budget = (("epochs", epochs), ("min_steps", min_steps), ("batch_size", batch_size))
+    heads = {k: v for k, v in budget if v is not None}
+    if heads:
+        for key in ("lp_params", "nmtune_params"):
+            params[key] = {**heads, **dict(params.get(key) or {})}
+    return NMTuneCV(**params)
+
+
+def nmtune_cv_1se(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
+    """:func:`nmtune_cv` with the one-standard-error rule (``selection="one-se"``)."""
+    params = {"selection": "one-se", **params}
+    return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
+
+
+register_head(
+    "nmtune-cv",
+    nmtune_cv,
+    cls=NMTuneCV,
+    transforms=True,
+    description="NMTuneCV: LP, L2 linear heads (C 0.01-1), NMTune and their blends, picked on group-aware folds",
+)
+register_head(
+    "nmtune-cv-1se",
+    nmtune_cv_1se,
+    cls=NMTuneCV,
+    transforms=True,
+    description="NMTuneCV with the one-standard-error rule: the simplest candidate within one SE of the best",
+)

@@ -19,7 +19,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from nmtune._internal.validation import check_random_state
 
-__all__ = ["group_class_folds", "stratified_folds", "selection_folds"]
+__all__ = ["group_class_folds", "stratified_folds", "selection_folds", "resolve_folds", "check_folds"]
 
 
 def _check_ys(y, groups=None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -179,3 +179,85 @@ def selection_folds(
     if groups is None:
         return stratified_folds(y, n_splits, random_state)
     return group_class_folds(y, groups, n_splits, random_state)
+
+
+def check_folds(folds, y) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Check ``(train, validation)`` index pairs against labels ``y`` (N,) and return them as int64 arrays.
+
+    Each side must be a non-empty 1-D array of row indices in [0, N) (or a boolean mask of length N), and every
+    class must be on the training side of every fold (a head cannot predict a class it never saw).
+
+    Parameters
+    ----------
+    folds : iterable of (array-like, array-like)
+    y : array-like of shape (N,)
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+    """
+    y = np.asarray(y)
+    n, classes = len(y), np.unique(y)
+    out = []
+    for k, fold in enumerate(folds):
+        try:
+            train, val = fold
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"Fold {k} is not a (train, validation) pair of index arrays; got {type(fold).__name__}."
+            ) from None
+        pair = []
+        for side, idx in (("training", train), ("validation", val)):
+            idx = np.asarray(idx)
+            if idx.dtype == bool and idx.shape == (n,):
+                idx = np.flatnonzero(idx)
+            if idx.ndim != 1 or idx.size == 0 or idx.dtype.kind not in "iu":
+                raise ValueError(
+                    f"Fold {k}: the {side} side must be a non-empty 1-D array of row indices; got shape "
+                    f"{idx.shape}, dtype {idx.dtype}."
+                )
+            if idx.min() < 0 or idx.max() >= n:
+                raise ValueError(
+                    f"Fold {k}: the {side} side holds row {int(idx.max() if idx.max() >= n else idx.min())}, "
+                    f"outside [0, {n}): the folds were made for other data."
+                )
+            pair.append(idx.astype(np.int64))
+        missing = np.setdiff1d(classes, y[pair[0]])
+        if len(missing):
+            raise ValueError(
+                f"Fold {k} has no training sample of class(es) {missing.tolist()}: every class must be on the "
+                "training side of every fold. Use stratified folds (cv=<int>) or a splitter that keeps classes."
+            )
+        out.append((pair[0], pair[1]))
+    if not out:
+        raise ValueError("cv gave no folds; pass at least one (train, validation) pair, or an int >= 2.")
+    return out
+
+
+def resolve_folds(cv, y, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds from a scikit-learn splitter or an iterable of ``(train, validation)`` index pairs, checked.
+
+    Parameters
+    ----------
+    cv : splitter or iterable
+        An object with ``split(X, y, groups)`` (e.g. ``StratifiedKFold(3)``, ``GroupKFold``), or the folds.
+    y : array-like of shape (N,)
+        Labels (given to the splitter).
+    groups : array-like of shape (N,) or None
+        Given to the splitter's ``split``.
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+    """
+    y = np.asarray(y)
+    if isinstance(cv, (str, bytes, dict)) or not (hasattr(cv, "split") or hasattr(cv, "__iter__")):
+        raise TypeError(
+            "cv must be an int (number of folds), a scikit-learn splitter (with split(X, y, groups)) or an "
+            f"iterable of (train, validation) index pairs; got {cv!r}."
+        )
+    if hasattr(cv, "split"):
+        folds = cv.split(np.zeros((len(y), 1), dtype=np.float32), y, groups)
+    else:
+        folds = cv
+    return check_folds(list(folds), y)

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from .base import DEFAULT_MIN_STEPS_LINEAR, BaseHead
+from .registry import register_head
 
 
 class _Linear(nn.Module):
@@ -44,6 +45,9 @@ class LinearProbe(BaseHead):
     patience : int, default=5
     progress : bool, default=False
         Show a progress bar over epochs.
+    n_threads : int or None, default=None
+        Torch and BLAS threads during fit and predict; None: the cores free now, or ``NMTUNE_NUM_THREADS``
+        (:func:`nmtune._internal.threads.pick_threads`).
 
     Attributes
     ----------
@@ -69,6 +73,7 @@ class LinearProbe(BaseHead):
         early_stopping=False,
         patience=5,
         progress=False,
+        n_threads=None,
     ):
         self.epochs = epochs
         self.min_steps = min_steps
@@ -82,8 +87,17 @@ class LinearProbe(BaseHead):
         self.early_stopping = early_stopping
         self.patience = patience
         self.progress = progress
+        self.n_threads = n_threads
 
     _identity_transform = True
 
     def _build_model(self, n_features, n_classes):
         return _Linear(n_features, n_classes)
+
+
+register_head(
+    "lp",
+    LinearProbe,
+    transforms=False,
+    description="linear probe on frozen features F (AdamW lr 0.1, wd 0, cosine, 30 epochs)",
+)

@@ -13,6 +13,7 @@ from nmtune.losses import nmtune_regulariser
 
 from .base import DEFAULT_MIN_STEPS, BaseHead
 from .modules import TunedClassifier, make_transform
+from .registry import register_head
 
 _COMMON_DOC = """
     epochs : int, default=30
@@ -33,6 +34,8 @@ _COMMON_DOC = """
     patience : int, default=5
     progress : bool, default=False
         Show a progress bar over epochs.
+    n_threads : int or None, default=None
+        Torch and BLAS threads during fit and predict; None: the cores free now, or ``NMTUNE_NUM_THREADS``.
     hidden_dim : int or None, default=None
         Hidden width; None means D (``arch="paper"``; at least 16, for toy inputs of fewer dimensions) or 4D
         (``arch="authors"``).
@@ -67,6 +70,7 @@ class MLPTuning(BaseHead):  # noqa: D101 - docstring assembled below (shared par
         early_stopping=False,
         patience=5,
         progress=False,
+        n_threads=None,
         hidden_dim=None,
         n_layers=2,
         activation="relu",
@@ -84,6 +88,7 @@ class MLPTuning(BaseHead):  # noqa: D101 - docstring assembled below (shared par
         self.early_stopping = early_stopping
         self.patience = patience
         self.progress = progress
+        self.n_threads = n_threads
         self.hidden_dim = hidden_dim
         self.n_layers = n_layers
         self.activation = activation
@@ -144,6 +149,7 @@ class NMTune(MLPTuning):
         early_stopping=False,
         patience=5,
         progress=False,
+        n_threads=None,
         hidden_dim=None,
         n_layers=2,
         activation="relu",
@@ -162,6 +168,7 @@ class NMTune(MLPTuning):
             early_stopping=early_stopping,
             patience=patience,
             progress=progress,
+            n_threads=n_threads,
             hidden_dim=hidden_dim,
             n_layers=n_layers,
             activation=activation,
@@ -208,3 +215,26 @@ class NMTune(MLPTuning):
             return ce + reg, {"ce": ce.detach(), **parts}
 
         return loss
+
+
+def authors_nmtune(**params) -> NMTune:
+    """NMTune as in the authors' public code (:meth:`NMTune.authors_preset`); ``params`` override it."""
+    return NMTune.authors_preset(**params)
+
+
+register_head(
+    "mlp",
+    MLPTuning,
+    transforms=True,
+    description="2-layer ReLU MLP + linear head, no regulariser (AdamW lr 1e-3, wd 1e-4)",
+)
+register_head(
+    "nmtune", NMTune, transforms=True, description="MLP + NMTune regulariser, lambda = 0.01 (paper, Eq. 6)"
+)
+register_head(
+    "nmtune-authors",
+    authors_nmtune,
+    cls=NMTune,
+    transforms=True,
+    description="NMTune as in the authors' code (4D hidden, BatchNorm, residual, weights 1/.04/.001, top-5)",
+)

@@ -351,8 +351,9 @@ def check_method_params(method: str, params: Mapping[str, Any] | None) -> dict[s
     Numeric strings become numbers where the method's default is a number or ``None`` (YAML 1.1 reads ``3e-4``
     as a string); lists become tuples. The estimator is then built with the parameters and its own parameter
     checks run (a head's ``_check_params``, scikit-learn's ``_validate_params`` for every step of a
-    pipeline), so ``lam: big`` or ``batch_size: 0`` fail when the grid is loaded, not in every run after the
-    features are encoded.
+    pipeline); a method of a registered head is built by the head registry (:func:`nmtune.heads.create_head`,
+    through the method's factory), which also gives the defaults. So ``lam: big`` or ``batch_size: 0`` fail when
+    the grid is loaded, not in every run after the features are encoded.
 
     Parameters
     ----------
@@ -386,12 +387,13 @@ def check_method_params(method: str, params: Mapping[str, Any] | None) -> dict[s
 
 
 def _param_defaults(spec) -> dict[str, Any]:
+    """The constructor defaults of what a method builds: its head's, from the head registry."""
     from nmtune._internal.registry import resolve
-    from nmtune.protocol.methods import build_estimator
+    from nmtune.heads.registry import HEADS, create_head, get_head
 
-    if spec.neural:
-        return dict(build_estimator(spec, {}).get_params(deep=False))
-    sig = inspect.signature(resolve(spec.factory))
+    if spec.family in HEADS and spec.factory == get_head(spec.family).create:
+        return dict(create_head(spec.family, **dict(spec.fixed)).get_params(deep=False))
+    sig = inspect.signature(resolve(spec.factory))  # a method with a factory of its own
     return {k: p.default for k, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
 
 

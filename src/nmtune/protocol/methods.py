@@ -1,13 +1,14 @@
-"""The methods of the downstream protocol: a registry of head factories and their selection grids.
+"""The methods of the downstream protocol: heads of the head registry and their selection grids.
 
-Each method is data: a head family, fixed constructor arguments (ablations are fixed arguments), and the small
-grid searched in ``val`` selection mode. ``paper`` mode uses the head's defaults (the paper's, method.md
-section 1) plus the fixed arguments. ``logreg`` always picks C on a validation split of the training domain.
+Every head of :func:`nmtune.heads.list_heads` is a method of the same name (its *family*); the ablations are
+further methods of a family with fixed constructor arguments. A method is data: its family, fixed arguments, and
+the small grid searched in ``val`` selection mode. ``paper`` mode uses the head's defaults (the paper's,
+method.md section 1) plus the fixed arguments. ``logreg`` always picks C on a validation split of the training
+domain. The registry is filled on first use, so importing this module does not import torch.
 """
 
 from __future__ import annotations
 
-import inspect
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,9 +43,8 @@ class MethodSpec:
     name : str
         Registry name, e.g. ``"nmtune-no-svd"``.
     family : str
-        The family it belongs to (``"lp"``, ``"mlp"``, ``"nmtune"``, ``"nmtune-authors"``, ``"logreg"`` or a
-        family added with :func:`register_family`): it gives the default ``factory``, ``neural`` and
-        ``transforms``.
+        The head it builds (a name of :func:`nmtune.heads.list_heads`, e.g. ``"nmtune"``): it gives the default
+        ``factory``, ``neural`` and ``transforms``.
     fixed : mapping
         Constructor arguments always passed (the ablation), in both selection modes.
     grid : mapping of str to tuple
@@ -60,6 +60,8 @@ class MethodSpec:
     neural : bool, optional
         Whether the estimator is a torch head taking ``random_state``, ``device``, ``epochs`` and
         ``min_steps``. Defaults to the family's.
+    select_always : bool, default=False
+        Search ``grid`` in ``paper`` mode too (``logreg``: C is always picked on a validation split).
     """
 
     name: str
@@ -70,41 +72,73 @@ class MethodSpec:
     description: str = ""
     factory: Callable | str | None = None
     neural: bool | None = None
+    select_always: bool = False
 
     def __post_init__(self):
-        fam = _FAMILIES.get(self.family)
-        if fam is None and (self.factory is None or self.neural is None or self.transforms is None):
-            raise unknown_name_error("method family", self.family, _FAMILIES)
-        for key in ("factory", "neural", "transforms"):
+        if self.factory is not None and self.neural is not None and self.transforms is not None:
+            return
+        head = _head(self.family)
+        object.__setattr__(self, "factory", self.factory or head.create)
+        for key in ("neural", "transforms"):
             if getattr(self, key) is None:
-                object.__setattr__(self, key, getattr(fam, key))
+                object.__setattr__(self, key, getattr(head, key))
+
+    @property
+    def accepts(self) -> frozenset[str]:
+        """Keyword arguments the factory takes (the head's parameters; for a custom factory, its signature)."""
+        from nmtune.heads.registry import factory_params
+
+        if _is_head(self.family) and self.factory == _head(self.family).create:
+            return _head(self.family).params
+        return factory_params(resolve(self.factory, f"factory of method {self.name!r}"))
 
     def candidates(self, selection: str) -> list[dict[str, Any]]:
         """Hyper-parameter candidates for a selection mode (``[{}]`` when nothing is searched)."""
-        if self.family == "logreg":
-            return [{"C": c} for c in LOGREG_C_GRID]
-        if selection == "paper" or not self.grid:
+        if (selection == "paper" and not self.select_always) or not self.grid:
             return [{}]
         keys = list(self.grid)
         return [dict(zip(keys, vals)) for vals in itertools.product(*(self.grid[k] for k in keys))]
 
 
-@dataclass(frozen=True)
-class Family:
-    """What the methods of one family share: their estimator factory, whether it is neural, and transforms."""
+def _is_head(name: str) -> bool:
+    from nmtune.heads.registry import HEADS
 
-    factory: Callable | str
-    neural: bool
-    transforms: bool
+    return name in HEADS
 
 
-_FAMILIES: dict[str, Family] = {}
-METHODS = Registry("method")
+def _head(family: str):
+    """The head registry's spec of a family; an unknown family lists the valid ones."""
+    from nmtune.heads.registry import get_head, list_heads
+
+    if not _is_head(family):
+        raise unknown_name_error("method family", family, list_heads())
+    return get_head(family)
+
+
+def _sync_heads() -> None:
+    """Every registered head as a method of its own name (heads registered later join on the next lookup)."""
+    from nmtune.heads.registry import get_head, list_heads
+
+    for name in list_heads():
+        if METHODS.find(name) is None:  # a method registered earlier under a head's name is kept
+            _add(name, name, grid=_GRIDS.get(name, {}), description=get_head(name).description,
+                 select_always=name == "logreg")  # fmt: skip
+
+
+def _register_defaults() -> None:
+    """The heads, then the ablations (run on the first lookup)."""
+    _sync_heads()
+    _add_ablations()
+
+
+METHODS = Registry("method", loaders=[_register_defaults])
 
 
 def register_family(name: str, factory: Callable | str, *, neural: bool, transforms: bool) -> None:
-    """Add a method family (e.g. a new head class) that :class:`MethodSpec` can name."""
-    _FAMILIES[name] = Family(factory, bool(neural), bool(transforms))
+    """Add a head that methods can name as their family (:func:`nmtune.heads.register_head`)."""
+    from nmtune.heads.registry import register_head
+
+    register_head(name, resolve(factory), neural=neural, transforms=transforms, overwrite=True)
 
 
 def register_method(spec: MethodSpec) -> None:
@@ -114,39 +148,14 @@ def register_method(spec: MethodSpec) -> None:
 
 def get_method(name: str) -> MethodSpec:
     """The :class:`MethodSpec` registered under ``name``."""
+    _sync_heads()
     return METHODS.lookup(name)[0]
 
 
 def list_methods(filter: str | None = None) -> list[str]:
     """Names of every registered method (those matching the shell-style ``filter`` if given)."""
+    _sync_heads()
     return METHODS.names(filter)
-
-
-def logistic_regression(C: float = 1.0, max_iter: int = 2000):
-    """The ``logreg`` baseline: standardised features, then scikit-learn's ``LogisticRegression``."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
-
-
-def _authors_nmtune(**kwargs):
-    from nmtune.heads import NMTune
-
-    return NMTune.authors_preset(**kwargs)
-
-
-def _nmtune_cv(*, epochs=None, min_steps=None, batch_size=None, **kwargs):
-    """:class:`~nmtune.heads.NMTuneCV`; ``epochs`` / ``min_steps`` / ``batch_size`` overrides reach its heads."""
-    from nmtune.heads import NMTuneCV
-
-    budget = (("epochs", epochs), ("min_steps", min_steps), ("batch_size", batch_size))
-    heads = {k: v for k, v in budget if v is not None}
-    if heads:
-        for key in ("lp_params", "nmtune_params"):
-            kwargs[key] = {**heads, **dict(kwargs.get(key) or {})}
-    return NMTuneCV(**kwargs)
 
 
 def build_estimator(
@@ -182,12 +191,12 @@ def build_estimator(
     """
     spec = get_method(method) if isinstance(method, str) else method
     kw = {**dict(spec.fixed), **dict(params or {})}
-    if spec.neural:
-        kw.update(random_state=random_state, device=device)
-        if epochs is not None:
-            kw["epochs"] = int(epochs)
-        if min_steps is not None:
-            kw["min_steps"] = int(min_steps)
+    accepts = spec.accepts
+    runtime = {"random_state": random_state, "device": device}
+    runtime.update({k: int(v) for k, v in (("epochs", epochs), ("min_steps", min_steps)) if v is not None})
+    for key, value in runtime.items():
+        if spec.neural or key in accepts:  # a neural head takes all four; another head those it has
+            kw[key] = value
     return resolve(spec.factory, f"factory of method {spec.name!r}")(**kw)
 
 
@@ -204,94 +213,59 @@ def check_params(method: str | MethodSpec, params: Mapping[str, Any] | None) -> 
     if not params:
         return
     spec = get_method(method) if isinstance(method, str) else method
-    if spec.neural:
-        valid = set(build_estimator(spec, {}).get_params()) - {"random_state", "device"}
-    else:
-        valid = set(inspect.signature(resolve(spec.factory)).parameters)
+    valid = set(spec.accepts) - {"random_state", "device"}
     for name in params:
         if name not in valid:
             raise unknown_name_error(f"parameter of method {spec.name!r}", name, valid)
 
 
-def _add(name, family, fixed=None, grid=None, description=""):
-    register_method(
-        MethodSpec(name=name, family=family, fixed=fixed or {}, grid=grid or {}, description=description)
-    )
+def _add(name, family, fixed=None, grid=None, description="", select_always=False):
+    spec = MethodSpec(
+        name=name, family=family, fixed=fixed or {}, grid=grid or {}, description=description,
+        select_always=select_always,
+    )  # fmt: skip
+    METHODS.register(spec.name, spec, overwrite=True)
 
 
-register_family("lp", "nmtune.heads:LinearProbe", neural=True, transforms=False)
-register_family("mlp", "nmtune.heads:MLPTuning", neural=True, transforms=True)
-register_family("nmtune", "nmtune.heads:NMTune", neural=True, transforms=True)
-register_family("nmtune-authors", _authors_nmtune, neural=True, transforms=True)
-register_family("logreg", logistic_regression, neural=False, transforms=False)
-register_family("nmtune-cv", _nmtune_cv, neural=True, transforms=True)
+#: Grids searched in ``val`` mode, by head (heads not listed are used with their defaults).
+_GRIDS = {
+    "lp": {"lr": (0.01, 0.1, 1.0), "weight_decay": (0.0, 1e-4)},
+    "mlp": _LR_WD_MLP,
+    "nmtune": _LR_WD_NMT,
+    "nmtune-authors": {k: v for k, v in _LR_WD_NMT.items() if k != "lam"},
+    "logreg": {"C": LOGREG_C_GRID},
+}
 
 
-_add(
-    "lp",
-    "lp",
-    grid={"lr": (0.01, 0.1, 1.0), "weight_decay": (0.0, 1e-4)},
-    description="linear probe on frozen features F (AdamW lr 0.1, wd 0, cosine, 30 epochs)",
-)
-_add(
-    "mlp",
-    "mlp",
-    grid=_LR_WD_MLP,
-    description="2-layer ReLU MLP + linear head, no regulariser (AdamW lr 1e-3, wd 1e-4)",
-)
-_add(
-    "nmtune", "nmtune", grid=_LR_WD_NMT, description="MLP + NMTune regulariser, lambda = 0.01 (paper, Eq. 6)"
-)
-_add(
-    "nmtune-authors",
-    "nmtune-authors",
-    grid={k: v for k, v in _LR_WD_NMT.items() if k != "lam"},
-    description="NMTune as in the authors' code (4D hidden, BatchNorm, residual, weights 1/.04/.001, top-5)",
-)
-_add(
-    "logreg",
-    "logreg",
-    description="standardised logistic regression, C picked on a validation split of the training domain",
-)
-_add(
-    "nmtune-cv",
-    "nmtune-cv",
-    description="NMTuneCV: LP, L2 linear heads (C 0.01-1), NMTune and their blends, picked on group-aware folds",
-)
-_add(
-    "nmtune-cv-1se",
-    "nmtune-cv",
-    fixed={"selection": "one-se"},
-    description="NMTuneCV with the one-standard-error rule: the simplest candidate within one SE of the best",
-)
-for _term in ("mse", "cov", "svd"):
-    _add(
-        f"nmtune-no-{_term}",
-        "nmtune",
-        fixed={f"{_term}_weight": 0.0},
-        grid=_LR_WD_NMT,
-        description=f"ablation: NMTune without its {_term.upper()} term",
-    )
-_add(
-    "nmtune-top5",
-    "nmtune",
-    fixed={"svd_top_k": 5},
-    grid=_LR_WD_NMT,
-    description="NMTune rewarding the mean of the top-5 normalised singular values",
-)
-for _fam, _grid in (("mlp", _LR_WD_MLP), ("nmtune", _LR_WD_NMT)):
-    _add(
-        f"{_fam}-linear",
-        _fam,
-        fixed={"activation": "linear"},
-        grid=_grid,
-        description=f"ablation: {_fam} without non-linearity (App. B.7)",
-    )
-    for _n in (1, 3):
+def _add_ablations() -> None:
+    for term in ("mse", "cov", "svd"):
         _add(
-            f"{_fam}-{_n}layer",
-            _fam,
-            fixed={"n_layers": _n},
-            grid=_grid,
-            description=f"ablation: {_fam} with {_n} layer(s) (App. B.7)",
+            f"nmtune-no-{term}",
+            "nmtune",
+            fixed={f"{term}_weight": 0.0},
+            grid=_LR_WD_NMT,
+            description=f"ablation: NMTune without its {term.upper()} term",
         )
+    _add(
+        "nmtune-top5",
+        "nmtune",
+        fixed={"svd_top_k": 5},
+        grid=_LR_WD_NMT,
+        description="NMTune rewarding the mean of the top-5 normalised singular values",
+    )
+    for fam, grid in (("mlp", _LR_WD_MLP), ("nmtune", _LR_WD_NMT)):
+        _add(
+            f"{fam}-linear",
+            fam,
+            fixed={"activation": "linear"},
+            grid=grid,
+            description=f"ablation: {fam} without non-linearity (App. B.7)",
+        )
+        for n in (1, 3):
+            _add(
+                f"{fam}-{n}layer",
+                fam,
+                fixed={"n_layers": n},
+                grid=grid,
+                description=f"ablation: {fam} with {n} layer(s) (App. B.7)",
+            )
