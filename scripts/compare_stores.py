@@ -47,6 +47,7 @@ def compare(before: dict, after: dict, tol: float) -> list[str]:
 
 
 def main(argv=None) -> int:
+    """Compare the stores named on the command line; 0 when every shared run matches and none is unmatched."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("before")
     ap.add_argument("after")
@@ -67,7 +68,9 @@ def main(argv=None) -> int:
         if ids:
             print(f"{len(ids)} runs {name}: {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}")
     n = len(set(ra) & set(rb))
-    print(f"{n} runs in both stores, {n - bad} identical, {bad} differ; {len(only_a)} / {len(only_b)} unmatched")
+    print(
+        f"{n} runs in both stores, {n - bad} identical, {bad} differ; {len(only_a)} / {len(only_b)} unmatched"
+    )
     return 0 if bad == 0 and not only_a and not only_b else 1
 
 

@@ -1,4 +1,4 @@
-"""Pre-training of small backbones (supervised or contrastive) and the noisy pre-training study (Sec. 2, App. A)."""
+"""Pre-training of small backbones, supervised or contrastive (Sec. 2, App. A); the study is in nmtune.apps.study."""
 
 from nmtune.pretrain.config import ContrastiveConfig, PretrainConfig, config_from_dict
 from nmtune.pretrain.contrastive import pretrain_contrastive

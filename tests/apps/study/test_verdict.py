@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from nmtune.pretrain.verdict import (
+from nmtune.apps.study.verdict import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
     REPRODUCED,
@@ -91,7 +91,7 @@ def test_correlation_signs():
 
 
 def test_method_differences_pairs_seeds_and_skips_the_clean_model():
-    from nmtune.pretrain.verdict import method_differences
+    from nmtune.apps.study.verdict import method_differences
 
     summary = {
         "id_lp": {0.0: [0.9, 0.9, 0.9], 0.1: [0.80, 0.82, 0.84], 0.3: [0.70, 0.72, 0.74]},

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nmtune.apps.study.verdict import mean_ci
 from nmtune.exceptions import require
-from nmtune.pretrain.verdict import mean_ci
 
 __all__ = ["write_figures"]
 

@@ -286,3 +286,30 @@ def correlation(x, y) -> dict:
         z, se = np.arctanh(np.clip(r, -0.999999, 0.999999)), 1 / math.sqrt(n - 3)
         ci = [float(np.tanh(z - 1.96 * se)), float(np.tanh(z + 1.96 * se))]
     return {"n": int(n), "pearson": float(r), "pearson_ci": ci, "spearman": float(rho), "pearson_p": float(p)}
+
+
+def summary_table(summary: dict) -> list[str]:
+    """Markdown table: per gamma, mean and 95 % CI half-width over seeds of the main quantities."""
+    keys = [
+        k
+        for k in (
+            "clean_test_accuracy",
+            "id_lp",
+            "ood_lp",
+            "sve_id",
+            "lsvr_ood",
+            "id_mlp",
+            "ood_mlp",
+            "id_nmtune",
+            "ood_nmtune",
+        )
+        if k in summary
+    ]
+    rows = ["| gamma | seeds | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
+    for g in sorted(summary[keys[0]]):
+        cells = []
+        for k in keys:
+            m, lo, hi = mean_ci(summary[k].get(g, []))
+            cells.append(f"{m:.4f}" + ("" if not np.isfinite(hi) else f" ± {hi - m:.4f}"))
+        rows.append(f"| {100 * g:g} % | {len(summary[keys[0]][g])} | " + " | ".join(cells) + " |")
+    return rows

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from nmtune.pretrain.figures import _series, write_figures
+from nmtune.apps.study.figures import _series, write_figures
 
 plt = pytest.importorskip("matplotlib.pyplot")
 
