@@ -71,3 +71,9 @@ def test_the_default_unit_is_the_head_seed_as_before():
     rows = [dict(r, encoder="one") for r in ROWS if r["pretrain_seed"] == 0]
     (cell,) = paired_differences(rows, "nm", "lp", "id_accuracy").values()
     assert cell["unit"] == "seed" and cell["values"] == pytest.approx({0: 0.15, 1: 0.05})
+
+
+def test_cells_of_methods_with_params_are_usable_keys():
+    rows = [dict(r, params={"batch_size": 128}) if r["method"] == "nm" else r for r in ROWS]
+    (cell,) = paired_differences(rows, "nm", "lp", "id_accuracy", **STUDY)
+    assert dict(cell)["params"] == (("batch_size", 128),)

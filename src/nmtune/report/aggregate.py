@@ -80,6 +80,15 @@ def unit_rows(records: Iterable[dict]) -> list[dict]:
     return rows
 
 
+def _hashable(value):
+    """A value usable in a dict key: mappings become sorted tuples of pairs, lists tuples (recursively)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
 def _grouping(rows: list[dict], exclude) -> tuple[str, ...]:
     """Setting fields of ``rows`` (GROUP first, then the others sorted) minus ``exclude``."""
     keys = {k for r in rows for k in r if k not in METRICS and k not in exclude}
@@ -239,9 +248,9 @@ def paired_differences(
             if b.get(metric) is None:
                 continue
             items = (
-                *((k, r.get(k)) for k in cell_fields),
-                *((k, r.get(k)) for k in variant),
-                *((f"baseline_{k}", b.get(k)) for k in variant),
+                *((k, _hashable(r.get(k))) for k in cell_fields),
+                *((k, _hashable(r.get(k))) for k in variant),
+                *((f"baseline_{k}", _hashable(b.get(k))) for k in variant),
             )
             cell = tuple(json_key(v) for _, v in items)
             cells[cell] = items
