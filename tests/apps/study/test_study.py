@@ -67,12 +67,16 @@ def test_tiny_study_end_to_end_and_resume(tmp_path):
     domains = {d for r in records for d in r["domains"]}
     assert domains == {"mnist-5k", "optdigits", "fashion-mnist (clean)", "fashion-mnist-c:gaussian:1"}
     assert {r["config"]["suite"] for r in records} == {"noisy-pretrain-fashion+gaussian:1"}
-    assert set(result["summary"]["id_lp"]) == {"0.0", "0.1"}
-    assert {v["verdict"] for v in result["verdicts"]} == {"inconclusive"}  # one seed: no interval
+    assert result["gammas"] == [0.0, 0.1] and result["unit"] == "pre-training seed"
+    assert {v["raw"] for v in result["verdicts"]} == {v["holm"] for v in result["verdicts"]} == {"inconclusive"}
+    for name in ("fig2_lp_vs_gamma.png", "forest_claims.png", "forest_heads.png"):
+        assert (tmp_path / name).is_file(), name
+    text = (tmp_path / "verdict.md").read_text()
+    assert "Unit of replication: the pre-training seed" in text and "Holm" in text and "macro-F1" in text
     stamps = {r["run_id"]: r["finished_at"] for r in records}
     again = run_study(TINY, tmp_path, progress=False, device="cpu")  # resumes: nothing recomputed
     assert {r["run_id"]: r["finished_at"] for r in _records(tmp_path)} == stamps
-    assert again["summary"] == result["summary"]
+    assert again["verdicts"] == result["verdicts"] and again["per_seed"] == result["per_seed"]
 
 
 def test_config_validation(tmp_path):
@@ -210,7 +214,7 @@ def test_glyph_study_resumes_after_an_interruption(tmp_path, monkeypatch):
         "glyphs-ood:stix": "ood",
         "glyphs-ood:cm": "ood",
     }
-    assert set(result["summary"]["id_lp"]) == {"0.0", "0.3"}
+    assert result["gammas"] == [0.0, 0.3]
 
 
 @pytest.mark.slow
@@ -229,7 +233,8 @@ def test_contrastive_glyph_study_records_zero_shot_accuracy(tmp_path):
 
             y, pred = domain_outcomes(r, name)
             assert d["accuracy"] == pytest.approx(np.mean(y == pred)) and 0 <= d["macro_f1"] <= 1
-    assert {"id_zero-shot", "ood_zero-shot", "id_lp"} <= set(result["summary"])
+    assert {"id_accuracy_zero-shot", "ood_accuracy_zero-shot", "id_accuracy_lp"} <= set(result["per_seed"])
+    assert "fig_zero_shot.png" in result["figures"]
 
 
 @pytest.mark.slow
@@ -252,4 +257,4 @@ def test_a_study_gains_a_method_without_refitting_and_the_group_policy_is_explic
     folds = {(r["config"]["task"], r["config"]["fraction"]): r.get("group_folds") for r in cv}
     assert folds[("glyphs-id", 1.0)] is True and folds[("glyphs-id", 0.05)] is False
     assert folds[("mnist-5k", 1.0)] is None  # digit tasks: no sub-domains
-    assert "ood_nmtune-cv" in result["summary"]
+    assert "ood_accuracy_nmtune-cv" in result["per_seed"]

@@ -147,6 +147,11 @@ def report_study(out_dir: str | os.PathLike, *, config=None) -> dict:
 
     out = Path(out_dir)
     check_study_folder(out)
+    if not study_store_path(out).is_file():
+        raise FileNotFoundError(
+            f"No study results in {str(out)!r} (no {_STORE}); run the study into it first: "
+            f"nmtune study noisy-pretrain --out {out} [--config ...]."
+        )
     with ResultsStore(study_store_path(out), create=False) as store:
         if config is None:
             config = load_study_config(None, **store.get_meta("study_config", {}))
