@@ -68,7 +68,9 @@ def test_tiny_study_end_to_end_and_resume(tmp_path):
     assert domains == {"mnist-5k", "optdigits", "fashion-mnist (clean)", "fashion-mnist-c:gaussian:1"}
     assert {r["config"]["suite"] for r in records} == {"noisy-pretrain-fashion+gaussian:1"}
     assert result["gammas"] == [0.0, 0.1] and result["unit"] == "pre-training seed"
-    assert {v["raw"] for v in result["verdicts"]} == {v["holm"] for v in result["verdicts"]} == {"inconclusive"}
+    assert (
+        {v["raw"] for v in result["verdicts"]} == {v["holm"] for v in result["verdicts"]} == {"inconclusive"}
+    )
     for name in ("fig2_lp_vs_gamma.png", "forest_claims.png", "forest_heads.png"):
         assert (tmp_path / name).is_file(), name
     text = (tmp_path / "verdict.md").read_text()
