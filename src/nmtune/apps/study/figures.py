@@ -76,7 +76,7 @@ def _gamma_axis(ax, data):
     return x
 
 
-def write_figures(data, out_dir, config, *, verdicts=(), replicates=None) -> list[Path]:
+def write_figures(data, out_dir, config, *, verdicts=(), records=()) -> list[Path]:
     """Write the study's figures into ``out_dir``; returns their paths.
 
     Parameters
@@ -87,8 +87,8 @@ def write_figures(data, out_dir, config, *, verdicts=(), replicates=None) -> lis
         ``probe``, ``methods``, ``objective``.
     verdicts : sequence of Verdict
         For the forest plot of the claims.
-    replicates : dict, optional
-        Unused here (the intervals of the value figures are over seeds), kept for a uniform call.
+    records : sequence of dict
+        The run records (the zero-shot panel shows each test domain once).
     """
     plt = _plt()
     out = Path(out_dir)
@@ -151,8 +151,8 @@ def write_figures(data, out_dir, config, *, verdicts=(), replicates=None) -> lis
         paths.append(_forest_claims(verdicts, out / "forest_claims.png", S, config))
     if "nmtune" in methods and len(methods) > 1:
         paths.append(_forest_heads(data, methods, out / "forest_heads.png", S))
-    if "zero-shot" in data.methods:
-        paths.append(_zero_shot(plt, data, out / "fig_zero_shot.png", interval))
+    if "zero-shot" in data.methods and records:
+        paths.append(_zero_shot(plt, data, records, out / "fig_zero_shot.png", interval))
     return paths
 
 
@@ -236,27 +236,20 @@ def _forest_heads(data, methods, path, S):
     )
 
 
-def _zero_shot(plt, data, path, interval):
-    fig, ax = plt.subplots(figsize=(6.2, 3.8))
+def _zero_shot(plt, data, records, path, interval):
+    fig, ax = plt.subplots(figsize=(6.4, 3.9))
     x = _gamma_axis(ax, data)
-    i = 0
-    for task in data.tasks:
-        for kind in ("id", "ood"):
-            t = data.table("zero-shot", f"{kind}_accuracy", tasks=(task,))
-            if np.isfinite(t).any():
-                _dots(
-                    ax,
-                    x,
-                    t,
-                    color=f"C{i}",
-                    label=f"{task} ({kind.upper()})",
-                    offset=(i - 2) * 0.3,
-                    seeds=False,
-                )
-                i += 1
+    kinds = {}
+    for r in records:
+        if r["config"]["method"] == "zero-shot":
+            for name, d in r["domains"].items():
+                kinds.setdefault(name, set()).add(d["kind"])
+    for i, name in enumerate(kinds):
+        t = data.domain_table(records, "zero-shot", name)
+        off = (i - (len(kinds) - 1) / 2) * 0.35
+        _dots(ax, x, t, color=f"C{i}", label=name, offset=off, seeds=False)
     ax.set(title="Zero-shot accuracy: the caption closest to each image", ylabel="zero-shot accuracy (%)")
-    ax.legend(fontsize=7, ncol=2)
-    bottom = _caption(
-        fig, f"No training data. Dots: mean; bars: {interval}. Chance: 1/62 for glyphs-id, 1/10 for digits."
-    )
-    return _save(fig, path, bottom)
+    ax.set_ylim(0, None)
+    ax.legend(fontsize=7, ncol=2, title="test domain", title_fontsize=7)
+    text = f"No training data. Dots: mean; bars: {interval}. Chance: 1/62 (1.6 %) on the glyph classes, 10 % on digits."
+    return _save(fig, path, _caption(fig, text))

@@ -205,9 +205,9 @@ def write_report(data, records, config, out: str | Path, *, replicates=None) -> 
             "",
             *mcnemar_table(mcn),
         ]
-    lines += _value_tables(data, config, methods, values_table)
+    lines += _value_tables(data, records, config, methods, values_table)
     atomic_write_text(out / "verdict.md", "\n".join(lines) + "\n")
-    figures = write_figures(data, out, config, verdicts=verdicts, replicates=replicates)
+    figures = write_figures(data, out, config, verdicts=verdicts, records=records)
     result = {
         "title": _title(config),
         "unit": "pre-training seed",
@@ -241,7 +241,7 @@ def write_report(data, records, config, out: str | Path, *, replicates=None) -> 
     return result
 
 
-def _value_tables(data, config, methods, values_table) -> list[str]:
+def _value_tables(data, records, config, methods, values_table) -> list[str]:
     clean = (
         "zero-shot accuracy, 300 pre-training classes"
         if config.objective == "contrastive"
@@ -280,16 +280,14 @@ def _value_tables(data, config, methods, values_table) -> list[str]:
             *values_table(data, cols),
         ]
     if "zero-shot" in data.methods:
-        cols = []
-        for task in data.tasks:
-            cols += [
-                (f"{task} ID", data.table("zero-shot", "id_accuracy", tasks=(task,)), 100.0, 1),
-                (f"{task} OOD", data.table("zero-shot", "ood_accuracy", tasks=(task,)), 100.0, 1),
-            ]
+        names = dict.fromkeys(
+            n for r in records if r["config"]["method"] == "zero-shot" for n in r["domains"]
+        )
+        cols = [(name, data.domain_table(records, "zero-shot", name), 100.0, 1) for name in names]
         lines += [
             "",
-            "Zero-shot accuracy (%, the caption closest to each image; no training data):",
+            "Zero-shot accuracy (%) per test domain (the caption closest to each image; no training data):",
             "",
-            *values_table(data, cols),
         ]
+        lines += values_table(data, cols)
     return lines

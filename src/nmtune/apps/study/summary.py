@@ -115,6 +115,27 @@ class StudyData:
                     out[self.gammas.index(g), self.seeds.index(s)] = v
         return out
 
+    def domain_table(self, records, method: str, domain: str, metric: str = "accuracy") -> np.ndarray:
+        """One test domain's ``metric`` for ``method``: array (G, S), the mean over the runs that evaluate it.
+
+        A domain shared by two tasks (``mnist-5k`` is one task's ID and the other's OOD test set) is one domain.
+        """
+        out = np.full((len(self.gammas), len(self.seeds)), np.nan)
+        cells: dict = {}
+        for r in records:
+            c = r["config"]
+            if (
+                c["method"] != method
+                or domain not in r.get("domains", {})
+                or c["encoder"] not in self.backbones
+            ):
+                continue
+            b = self.backbones[c["encoder"]]
+            cells.setdefault((float(b["gamma"]), int(b["seed"])), []).append(r["domains"][domain][metric])
+        for (g, s), v in cells.items():
+            out[self.gammas.index(g), self.seeds.index(s)] = float(np.mean(v))
+        return out
+
     def backbone_table(self, key: str) -> np.ndarray:
         """A backbone fact (e.g. ``clean_test_accuracy``) as an array (G, S)."""
         out = np.full((len(self.gammas), len(self.seeds)), np.nan)
