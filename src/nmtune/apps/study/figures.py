@@ -190,7 +190,9 @@ def _forest_claims(verdicts, path, S, config):
                 "effect": scale * v.effect,
                 "lo": scale * v.lo,
                 "hi": scale * v.hi,
-                "note": f"Holm: {v.holm}",
+                "note": f"p {v.p:.3f} ({v.raw}); Holm p {v.p_holm:.2f}: {v.holm}"
+                if math.isfinite(v.p)
+                else "not testable",
                 "strong": v.holm != "inconclusive",
             }
             for v in verdicts

@@ -72,7 +72,13 @@ class StudyData:
         self.gammas = tuple(sorted({float(b["gamma"]) for b in self.backbones.values()}))
         self.seeds = tuple(sorted({int(b["seed"]) for b in self.backbones.values()}))
         self.methods = tuple(dict.fromkeys(r["method"] for r in self.rows))
-        self.tasks = tuple(dict.fromkeys(r["task"] for r in self.rows))
+        from nmtune.apps.study.setups import SHIFTS
+
+        order = list(SHIFTS)  # the set-ups' task order; tasks of other suites after them, as they come
+        found = list(dict.fromkeys(r["task"] for r in self.rows))
+        self.tasks = tuple(
+            sorted(found, key=lambda t: (order.index(t) if t in order else len(order), found.index(t)))
+        )
 
     def table(self, method: str, metric: str, *, tasks=None, fractions=None) -> np.ndarray:
         """Per-seed values of ``metric`` for ``method``: array (G, S), gammas x seeds, NaN where missing.
