@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from nmtune._internal.files import atomic_path, atomic_write_text, sha256_file
+from nmtune._internal.files import atomic_path, atomic_write_text, ensure_folder, sha256_file
 
 __all__ = ["FeatureCache", "Features", "get_features", "extract", "default_cache_dir", "cache_key"]
 
@@ -340,7 +340,8 @@ def get_features(
         )
     inputs = preprocessing(ds.inputs) if callable(preprocessing) else ds.inputs
     folder = cache.entry_dir(key, encoder.name, dataset, split)
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_folder(cache.root, "feature cache folder")
+    folder.mkdir(exist_ok=True)
     size = shard_size if shard_size is not None else getattr(encoder, "preferred_shard_size", None)
     size = DEFAULT_SHARD_SIZE if size is None else size
     if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
@@ -399,14 +400,32 @@ def _extract_shards(encoder, inputs, shard_dir: Path, size, batch_size, device, 
     paths = [shard_dir / f"{i:06d}.npy" for i in range(len(bounds))]
     todo = [i for i, (a, b) in enumerate(bounds) if not (paths[i].is_file() and _load_shard(paths[i], b - a))]
     done_rows = n - sum(bounds[i][1] - bounds[i][0] for i in todo)
+    # rows per encoder call: one batch, or as many as an encoder sends at once (an API client's concurrency)
+    step = batch_size * max(int(getattr(encoder, "max_concurrency", 1) or 1), 1)
     with tqdm(
         total=n, initial=done_rows, disable=not progress, desc=f"encode {encoder.name}", unit="row"
     ) as bar:
         for i in todo:
             a, b = bounds[i]
-            Z = _encode_shard(encoder, inputs[a:b], batch_size=batch_size, device=device, expected_rows=b - a)
-            _atomic_save(paths[i], Z)
-            bar.update(b - a)
+            parts = []  # one encoder call per batch, so the bar moves every batch ("k of n" rows), not per shard
+            for start in range(a, b, step):
+                stop = min(start + step, b)
+                parts.append(
+                    _encode_shard(
+                        encoder,
+                        inputs[start:stop],
+                        batch_size=batch_size,
+                        device=device,
+                        expected_rows=stop - start,
+                    )
+                )
+                bar.update(stop - start)
+            dims = {p.shape[1] for p in parts}
+            if len(dims) > 1:
+                raise ValueError(
+                    f"Encoder {encoder.name!r} returned batches of different widths {sorted(dims)}."
+                )
+            _atomic_save(paths[i], np.concatenate(parts) if len(parts) > 1 else parts[0])
     return paths
 
 

@@ -44,9 +44,9 @@ def test_miss_then_hit_matches_direct_encoding(tmp_path):
     np.testing.assert_allclose(np.asarray(f1.X), X_ref, rtol=1e-6)
     np.testing.assert_array_equal(f1.y, y_ref)
     assert isinstance(f1.X, np.memmap) and f1.X.dtype == np.float32
-    assert enc.calls == 4  # 359 rows in shards of 100
+    assert enc.calls == 7 and enc.rows == 359  # shards of 100 rows, one call per batch of 64: 3 x 2 + 1
     f2 = get_features(enc, "optdigits", "test", cache=cache, progress=False)
-    assert enc.calls == 4  # hit: nothing encoded
+    assert enc.calls == 7  # hit: nothing encoded
     np.testing.assert_array_equal(np.asarray(f2.X), np.asarray(f1.X))
     rec = f2.record
     assert rec["shape"] == [359, 6] and rec["encoder"] == "pixels"
@@ -120,7 +120,7 @@ def test_preferred_shard_size_of_encoder(tmp_path):
     enc = PixelEncoder()
     enc.preferred_shard_size = 120
     get_features(enc, "optdigits", "test", cache=FeatureCache(tmp_path), progress=False)
-    assert enc.calls == 3
+    assert enc.calls == 6  # 3 shards of <= 120 rows, 2 batches of 64 each
     rec = json.loads(next(tmp_path.glob("*/record.json")).read_text())
     assert rec["shard_size"] == 120
 

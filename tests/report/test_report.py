@@ -93,7 +93,8 @@ def test_report_from_a_real_grid(tmp_path):
     assert "Selection mode(s): paper" in md and "| pixels | sk-digits | logreg | paper | 0.5 |" in md
     rows = unit_rows(ResultsStore(tmp_path / "r.sqlite").records())
     (full,) = [s for s in summarise(rows) if s["fraction"] == 1.0]
-    assert f"{100 * full['id_accuracy_mean']:.2f} ± {100 * full['id_accuracy_std']:.2f}" in md
+    assert f"{100 * full['id_accuracy_mean']:.2f} ± n/a" in md  # one seed: no spread to show, not "± 0.00"
+    assert "± 0.00" not in md
     page = paths.html.read_text()
     assert "<table>" in page and "`" not in page  # inline code is rendered, never raw backticks
     assert "<code>paper</code>" in page and "max-width:100%" in page

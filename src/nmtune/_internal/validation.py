@@ -1,13 +1,21 @@
-"""Validation written once: numbers and options, random states (and the seeds derived from them)."""
+"""Validation written once: numbers and options, class labels, random states (and the seeds derived from them)."""
 
 from __future__ import annotations
 
 import math
 import numbers
+import sys
 
 import numpy as np
 
-__all__ = ["check_number", "check_each", "check_random_state", "seed_from_random_state"]
+__all__ = [
+    "check_number",
+    "check_each",
+    "check_labels",
+    "encode_labels",
+    "check_random_state",
+    "seed_from_random_state",
+]
 
 
 def check_random_state(random_state) -> np.random.Generator:
@@ -140,3 +148,109 @@ def check_number(
 def check_each(name: str, values, **bounds) -> tuple:
     """:func:`check_number` on every entry of ``values`` (named ``"each of <name>"``); returns them as a tuple."""
     return tuple(check_number(f"each of {name}", v, **bounds) for v in values)
+
+
+#: Label cells that mean "no label" (compared case-insensitively, after stripping spaces): never a class.
+MISSING_LABEL_WORDS = ("", "nan", "none", "null", "na", "n/a", "<na>", "nat")
+
+
+def _is_missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float | np.floating):
+        return bool(np.isnan(value))
+    if isinstance(value, str | np.str_):
+        return value.strip().lower() in MISSING_LABEL_WORDS
+    pandas = sys.modules.get("pandas")  # pandas.NA / NaT, when labels came through pandas
+    return pandas is not None and (value is pandas.NA or value is pandas.NaT)
+
+
+def _as_number(value):
+    """An int or float when ``value`` is a number or a string holding one; else None."""
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return value
+    if isinstance(value, str | np.str_ | bytes):
+        text = value.decode() if isinstance(value, bytes) else str(value)
+        try:
+            return int(text.strip())
+        except ValueError:
+            try:
+                number = float(text.strip())
+            except ValueError:
+                return None
+            return number
+    return None
+
+
+def check_labels(y, *, what: str = "labels", source: str = "") -> np.ndarray:
+    """The one validation of class labels (heads, feature files, labels files, the CLI, feature tasks).
+
+    Labels are class names: integers or strings. Refused with a message saying what to do: missing labels
+    (``None``, NaN, empty cells, and the words ``nan`` / ``none`` / ``null`` / ``na`` / ``n/a`` in any case:
+    they never become a class), continuous values (numbers with a fraction: a regression target, not classes),
+    and anything that is not one label per row.
+
+    Parameters
+    ----------
+    y : array-like of shape (N,)
+        The labels as read (numbers, strings, numeric strings from a CSV, objects).
+    what : str
+        What they are, quoted in errors (e.g. ``"y"``, ``"the labels of train.csv"``).
+    source : str
+        A file they came from, quoted in errors.
+
+    Returns
+    -------
+    numpy.ndarray of shape (N,)
+        ``int64`` when every label is a whole number (also ``"3"`` or ``3.0``), else ``str``.
+
+    Raises
+    ------
+    ValueError
+        Missing or continuous labels, or a shape other than (N,).
+    """
+    where = f" (in {source})" if source else ""
+    arr = np.asarray(y, dtype=object) if not isinstance(y, np.ndarray) else y
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise ValueError(f"{what}{where} must be 1-D, one label per row; received shape {arr.shape}.")
+    if arr.dtype.kind in "iub":
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.round(arr)).all():
+        return arr.astype(np.int64)  # the common case, without a Python loop
+    values = arr.tolist()
+    missing = [i for i, v in enumerate(values) if _is_missing(v)]
+    if missing:
+        first = missing[0]
+        raise ValueError(
+            f"{what}{where}: {len(missing)} missing label(s) (first at row {first}: {values[first]!r}); "
+            "a missing label is not a class. Drop those rows (features and labels together) or fill them in."
+        )
+    numbers_ = [_as_number(v) for v in values]
+    if numbers_ and all(n is not None for n in numbers_):
+        infinite = [v for v, n in zip(values, numbers_) if not math.isfinite(n)]
+        if infinite:
+            raise ValueError(
+                f"{what}{where}: infinite values (e.g. {infinite[0]!r}) are not class labels; labels are "
+                "integers or strings."
+            )
+        fractional = [v for v, n in zip(values, numbers_) if float(n) != int(n)]
+        if fractional:
+            examples = ", ".join(map(repr, list(dict.fromkeys(fractional))[:3]))
+            raise ValueError(
+                f"Unknown label type: continuous. {what}{where} must hold class labels (integers or strings), not "
+                f"continuous values; received e.g. {examples}. nmtune heads are classifiers: bin a continuous "
+                "target into classes first (e.g. numpy.digitize)."
+            )
+        return np.asarray([int(n) for n in numbers_], dtype=np.int64)
+    return np.asarray([v.decode() if isinstance(v, bytes) else str(v) for v in values], dtype=str)
+
+
+def encode_labels(y, *, what: str = "labels", source: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Checked labels (:func:`check_labels`) as ``(classes, codes)``: sorted classes and int64 codes in [0, C)."""
+    checked = check_labels(y, what=what, source=source)
+    classes, codes = np.unique(checked, return_inverse=True)
+    return classes, codes.astype(np.int64)

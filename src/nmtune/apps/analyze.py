@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nmtune._internal.files import atomic_write_text
+from nmtune._internal.files import atomic_write_text, ensure_folder
 from nmtune.spectrum.metrics import metrics_from_singular_values
 from nmtune.spectrum.svd import singular_values
 
@@ -50,9 +50,8 @@ def analyze_feature_file(
         The metrics of :func:`nmtune.spectrum.spectrum_metrics` plus ``source``, ``n_labels`` (number of
         distinct labels or None), ``method`` and the paths written (``json``, ``png``).
     """
+    out = ensure_folder(out_dir, "output folder (--out)")  # before the work: a file in the way fails now
     metrics, s = _spectrum(path, label_column, center, normalize_rows, method, progress)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     metrics["json"] = _write_json(out / "spectrum.json", metrics, s)
     metrics["png"] = None
     if plot:
@@ -128,8 +127,7 @@ def analyze_feature_files(
         return [analyze_feature_file(paths[0], out_dir, plot=plot, progress=progress, **kw)]
     stems = [p.stem for p in paths]
     names = [f"{i + 1}-{st}" if stems.count(st) > 1 else st for i, st in enumerate(stems)]
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_folder(out_dir, "output folder (--out)")
     results, spectra = [], {}
     for path, name in zip(paths, names):
         metrics, spectra[name] = _spectrum(path, label_column, center, normalize_rows, method, progress)

@@ -43,7 +43,8 @@ def run_config(config, *, progress: bool = True, report: bool = True, echo=print
     result = run_grid(config, progress=progress)
     with ResultsStore(config.store) as st:
         ids = set(result.run_ids)
-        records = [r for r in st.records() if r["run_id"] in ids]
+        records = [r for r in st.records(errors="skip") if r["run_id"] in ids]
+        failures = [r for r in st.records(status="failed", errors="skip") if r["run_id"] in ids]
         head, body = results_table(unit_rows(records))
         paths = build_report(st, config.report_dir) if report and config.report_dir else None
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(head)]
@@ -58,7 +59,24 @@ def run_config(config, *, progress: bool = True, report: bool = True, echo=print
     )
     if paths:
         echo(f"Report: {paths.markdown.resolve()} and {paths.html.resolve()} ({len(paths.figures)} figures)")
+    if failures:
+        echo(_failure_summary(failures))
     return {"grid": result, "report": paths, "seconds": seconds}
+
+
+def _failure_summary(failures: list[dict]) -> str:
+    """The reasons of failed runs, grouped (the whole traceback stays in the store)."""
+    reasons: dict[str, list[str]] = {}
+    for r in failures:
+        first = str(r.get("error") or "unknown error").strip().splitlines()[0]
+        cfg = r.get("config", {})
+        reasons.setdefault(first, []).append(f"{cfg.get('task')}/{cfg.get('method')}/seed {cfg.get('seed')}")
+    lines = [f"{len(failures)} run(s) failed:"]
+    for reason, runs in reasons.items():
+        more = f" and {len(runs) - 3} more" if len(runs) > 3 else ""
+        lines.append(f"  {reason}  ({len(runs)} run(s): {', '.join(runs[:3])}{more})")
+    lines.append("Each failed run's traceback is in the store (ResultsStore(path).records(status='failed')).")
+    return "\n".join(lines)
 
 
 def run_demo(

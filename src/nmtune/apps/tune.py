@@ -18,16 +18,9 @@ TUNED_FORMAT = "nmtune-tuned-v2"
 
 
 def _read_labels(path) -> np.ndarray:
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"labels file {str(p)!r} does not exist.")
-    if p.suffix == ".npy":
-        return np.load(p, allow_pickle=False)
-    lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    try:
-        return np.asarray([int(x) for x in lines], dtype=np.int64)
-    except ValueError:
-        return np.asarray(lines)
+    from nmtune.feature_files import load_labels_file
+
+    return load_labels_file(path)  # the one reader: missing and continuous labels are errors naming the file
 
 
 def _load(features, labels, label_column, what):

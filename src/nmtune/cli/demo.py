@@ -17,7 +17,14 @@ def register(subparsers) -> None:
         "writes the store and report under --out. A second run reuses cached features and stored runs.",
     )
     p.add_argument("--out", default="nmtune-demo", help="output folder (default: ./nmtune-demo)")
-    p.add_argument("--n-jobs", type=positive_int, default=None, help="worker processes (default 2)")
+    p.add_argument(
+        "--n-jobs",
+        "--jobs",
+        dest="n_jobs",
+        type=positive_int,
+        default=None,
+        help="worker processes (default 2; --jobs is the same option)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=_run)
 

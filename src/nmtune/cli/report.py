@@ -17,6 +17,7 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
+    import sys
     from pathlib import Path
 
     from nmtune.report import build_report
@@ -26,5 +27,11 @@ def _run(args) -> int:
             f"No results store at {args.store!r}; run a grid first (nmtune run --config ...)."
         )
     paths = build_report(args.store, args.out, figures=not args.no_figures)
+    if paths.skipped:
+        print(
+            f"nmtune report: {len(paths.skipped)} stored record(s) could not be read and are left out of the report: "
+            f"runs {', '.join(paths.skipped)}. Delete them from the store and re-run the grid to recompute them.",
+            file=sys.stderr,
+        )
     print(f"wrote {paths.markdown}, {paths.html} and {len(paths.figures)} figures")
     return 0

@@ -18,7 +18,12 @@ def register(subparsers) -> None:
     p.add_argument("--store", default=None, help="override the results store path")
     p.add_argument("--report-dir", default=None, help="override the report folder")
     p.add_argument(
-        "--n-jobs", type=positive_int, default=None, help="override the number of worker processes"
+        "--n-jobs",
+        "--jobs",  # the spelling of `nmtune study`; both work everywhere
+        dest="n_jobs",
+        type=positive_int,
+        default=None,
+        help="override the number of worker processes (--jobs is the same option)",
     )
     p.add_argument("--backend", choices=["local", "ray"], default=None, help="override the execution backend")
     p.add_argument("--no-report", action="store_true", help="skip the report")

@@ -48,6 +48,8 @@ def register(subparsers) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="pre-training device")
     p.add_argument(
         "--jobs",
+        "--n-jobs",  # the spelling of `nmtune run`; both work everywhere
+        dest="jobs",
         type=int,
         default=0,
         help="worker processes fitting the heads (default 0: one per CPU core; 1: in this process)",

@@ -24,6 +24,8 @@ from urllib.parse import parse_qsl
 
 import numpy as np
 
+from nmtune._internal.files import csv_delimiter, read_text
+from nmtune._internal.validation import check_labels, encode_labels
 from nmtune.datasets._base import SPLITS, make_dataset, register_prefix
 from nmtune.datasets.subsample import stratified_split
 from nmtune.exceptions import MissingDependencyError, require
@@ -55,10 +57,10 @@ def _stat_fingerprint(paths) -> str:
     return "|".join(parts)
 
 
-def _encode_labels(values) -> tuple[np.ndarray, tuple[str, ...]]:
-    values = np.asarray(values)
-    classes, labels = np.unique(values, return_inverse=True)
-    return labels.astype(np.int64), tuple(str(c) for c in classes)
+def _encode_labels(values, source: str = "") -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes 0..C-1 of checked labels (missing and continuous labels refused) and the class names."""
+    classes, labels = encode_labels(values, what="the labels", source=source)
+    return labels, tuple(str(c) for c in classes)
 
 
 def _pick(labels: np.ndarray, split: str) -> np.ndarray:
@@ -124,7 +126,14 @@ def _read_table(path: str, kind: str):
     pd = require("pandas", "data", f"reading {kind} files")
     if not Path(path).is_file():
         raise FileNotFoundError(f"{kind} file {path!r} does not exist.")
-    return pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+    if kind != "csv":
+        return pd.read_parquet(path)
+    import io
+
+    text = read_text(path, "CSV file")  # UTF-8 (BOM removed), or an error naming the file and the fix
+    sep = csv_delimiter(text.split("\n", 1)[0])
+    # every column as text: labels keep their spelling ("007"), empty cells stay empty (refused as labels)
+    return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
 
 
 def _column(frame, name: str, role: str, source: str):
@@ -142,16 +151,19 @@ def _table_loader(kind: str):
         text_col, label_col = options.get("text", "text"), options.get("label", "label")
         if "{split}" in path:
             frames = {s: _read_table(path.format(split=s), kind) for s in SPLITS}
-            all_labels = np.concatenate(
-                [_column(f, label_col, "label", path).to_numpy() for f in frames.values()]
-            )
-            classes = np.unique(all_labels)
+            checked = {
+                s: check_labels(_column(f, label_col, "label", path).to_numpy(), source=path.format(split=s))
+                for s, f in frames.items()
+            }
+            if len({c.dtype.kind for c in checked.values()}) > 1:
+                checked = {s: c.astype(str) for s, c in checked.items()}
+            classes = np.unique(np.concatenate(list(checked.values())))
             frame = frames[split]
-            labels = np.searchsorted(classes, _column(frame, label_col, "label", path).to_numpy())
+            labels = np.searchsorted(classes, checked[split])
             return make_dataset(f"{kind}:{rest}", split, _column(frame, text_col, "text", path).astype(str),
                                 labels, tuple(map(str, classes)), "text")  # fmt: skip
         frame = _read_table(path, kind)
-        labels, class_names = _encode_labels(_column(frame, label_col, "label", path).to_numpy())
+        labels, class_names = _encode_labels(_column(frame, label_col, "label", path).to_numpy(), path)
         texts = _column(frame, text_col, "text", path).astype(str).to_numpy()
         split_col = options.get("split", "split")
         if split_col in frame.columns:

@@ -15,6 +15,8 @@ import torch
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
+from nmtune._internal.validation import check_labels
+
 _FLOATS = (np.float16, np.float32, np.float64)
 _CHUNK_ROWS = 65536
 #: Largest feature magnitude the heads accept: float32 products of such rows (Gram matrices, logits) stay far
@@ -111,6 +113,7 @@ def validate_y(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
             f"X and y have inconsistent lengths: X has {n_samples} samples, y has {len(y)} labels. "
             "Pass one label per row of X."
         )
+    check_labels(y, what="y")  # the one label check: missing (None, NaN, '') and continuous labels
     try:
         check_classification_targets(y)
     except ValueError as exc:

@@ -1,18 +1,22 @@
 """Contrastive (CLIP-style) pre-training of a backbone on image-caption pairs with swapped captions.
 
-Shape convention: N training images (H x W, grayscale), C classes, D backbone features, F frozen text features,
-E joint embedding dimension.
+Shape convention: N training images, C classes, D backbone features, F frozen text features, E joint
+embedding dimension, T distinct captions.
 
-Each training image is paired with the name of its class as caption (``"LATIN SMALL LETTER E WITH ACUTE"``).
-Caption noise at rate gamma gives exactly ``round(gamma * N)`` images the caption of another image
-(:func:`nmtune.noise.pair_swap_noise`); a swap between two images of the same class leaves the pair correct,
-so the *effective* rate (images whose caption names another class) is slightly lower and is recorded too.
+Captions: the name of each image's class (``"LATIN SMALL LETTER E WITH ACUTE"``), or, for image-caption data
+(WebDataset shards with ``.txt`` members, ``hf-images:...&caption=COL``), each image's own caption. Caption
+noise at rate gamma gives exactly ``round(gamma * N)`` images the caption of another image
+(:func:`nmtune.noise.pair_swap_noise`, by sample position, so every process and a resumed run agree); a swap
+between two images of the same caption leaves the pair correct, so the *effective* rate (images whose caption
+changed) is slightly lower and is recorded too.
 
-Two towers meet in an E-dimensional space: the image tower is the backbone plus a linear ``D -> E``; the text
-tower is a small MLP ``F -> E`` over the frozen text-encoder features of each distinct caption (encoded once).
-The loss is :func:`nmtune.losses.contrastive.clip_loss` with a learnable temperature. Under ``torchrun`` (DDP)
-every process embeds its slice of the global batch and the image embeddings are all-gathered with their
-gradients, so the loss spans the global batch.
+Two towers meet in an E-dimensional space (:mod:`nmtune.pretrain.towers`): the image tower is the backbone
+(any architecture of :mod:`nmtune.pretrain.architectures`) plus a linear ``D -> E``; the text tower is a
+small MLP over a frozen text encoder's features of each distinct caption (encoded once), or a trainable
+``transformers`` text model (``text_model``). The loss is :func:`nmtune.losses.contrastive.clip_loss` with a
+learnable temperature. Under ``torchrun`` (DDP) every process embeds its slice of the global batch and the
+image embeddings are all-gathered with their gradients, so the loss spans the global batch (which is also
+why gradient accumulation, splitting that batch, is refused here).
 
 The checkpoint has the format of :func:`nmtune.pretrain.pretrain` (``state_dict`` is the backbone alone), so
 ``get_encoder("pretrained:<path>")`` loads it unchanged; the towers and the temperature are stored beside it
@@ -21,73 +25,36 @@ for zero-shot classification (:mod:`nmtune.pretrain.zero_shot`).
 
 from __future__ import annotations
 
-import math
 import os
 import time
 
 import numpy as np
 import torch
-from torch import nn
 
 from nmtune.datasets.subsample import stratified_subset
-from nmtune.losses.contrastive import clip_loss
+from nmtune.pretrain.checkpoint import check_run, finished_checkpoint, save_checkpoint
 from nmtune.pretrain.config import ContrastiveConfig
-from nmtune.pretrain.models import build_backbone
-from nmtune.pretrain.train import (
-    CHECKPOINT_FORMAT,
-    _dist_info,
-    _jsonable,
-    _resolve_device,
-    amp_tools,
-    optimiser_step,
-    prepare_images,
-    save_checkpoint,
-    step_bar,
+from nmtune.pretrain.contrastive_data import caption_table, text_side
+from nmtune.pretrain.contrastive_loop import (
+    MAX_LOGIT_SCALE,
+    MemoryBatches,
+    detached,
+    init_model,
+    tower_record,
+    train_loop,
 )
+from nmtune.pretrain.engine import dist_info, run_device, sync_buffers
+from nmtune.pretrain.options import TrainOptions
+from nmtune.pretrain.resume import state_path
+from nmtune.pretrain.towers import ContrastiveModel, build_text_tower
 
-__all__ = ["pretrain_contrastive", "ContrastiveModel", "build_text_tower", "MAX_LOGIT_SCALE"]
-
-MAX_LOGIT_SCALE = math.log(100.0)  # CLIP clamps 1 / temperature at 100
-
-
-def build_text_tower(in_dim: int, embed_dim: int, hidden: int | None) -> nn.Module:
-    """The text projection: ``Linear(F, E)``, or ``Linear(F, hidden) -> GELU -> Linear(hidden, E)``."""
-    if hidden is None:
-        return nn.Linear(in_dim, embed_dim)
-    return nn.Sequential(nn.Linear(in_dim, hidden), nn.GELU(), nn.Linear(hidden, embed_dim))
-
-
-class ContrastiveModel(nn.Module):
-    """Image tower, text tower and the learnable log logit scale, in one module (one DDP wrapper).
-
-    Parameters
-    ----------
-    backbone : torch.nn.Module
-        Maps ``(B, 1, H, W)`` to ``(B, D)`` and exposes ``num_features`` (D).
-    text_dim : int
-        Dimension F of the frozen text features.
-    embed_dim : int
-        Joint embedding dimension E.
-    text_hidden : int or None
-        Hidden width of the text MLP (``None``: linear).
-    temperature : float
-        Initial temperature; ``logit_scale`` starts at ``log(1 / temperature)``.
-    """
-
-    def __init__(self, backbone: nn.Module, text_dim: int, embed_dim: int, text_hidden, temperature: float):
-        super().__init__()
-        self.backbone = backbone
-        self.image_projection = nn.Linear(backbone.num_features, embed_dim)
-        self.text_projection = build_text_tower(text_dim, embed_dim, text_hidden)
-        self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / temperature)))
-
-    def forward(self, images: torch.Tensor, text_features: torch.Tensor):
-        """Image embeddings ``(B, E)``, text embeddings ``(K, E)`` and the scale ``exp(logit_scale)``."""
-        return (
-            self.image_projection(self.backbone(images)),
-            self.text_projection(text_features),
-            self.logit_scale.exp(),
-        )
+__all__ = [
+    "pretrain_contrastive",
+    "ContrastiveModel",
+    "build_text_tower",
+    "ContrastiveConfig",
+    "MAX_LOGIT_SCALE",
+]
 
 
 def _load_data(config: ContrastiveConfig, data):
@@ -97,12 +64,7 @@ def _load_data(config: ContrastiveConfig, data):
 
         train, test = load_dataset(config.dataset, "train"), load_dataset(config.dataset, "test")
         data = (train.inputs, train.labels, test.inputs, test.labels, list(train.class_names))
-    x_tr, y_tr, x_te, y_te, class_names = data
-    if isinstance(class_names, (int, np.integer)) or len(class_names) < 2:
-        raise ValueError(
-            "data must be (x_train, y_train, x_test, y_test, class_names) with at least 2 class names (the "
-            f"captions); received {class_names!r} as the last item."
-        )
+    x_tr, y_tr, x_te, y_te, class_names = _check_data(data)
     tr = stratified_subset(np.asarray(y_tr), config.n_train, config.subset_seed)
     te = stratified_subset(np.asarray(y_te), config.n_test, config.subset_seed)
     return (
@@ -114,86 +76,14 @@ def _load_data(config: ContrastiveConfig, data):
     )
 
 
-def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Weight decay on matrices and kernels only; biases, norm scales and the temperature are not decayed."""
-    decay = [p for p in model.parameters() if p.ndim >= 2]
-    rest = [p for p in model.parameters() if p.ndim < 2]
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
-
-
-def _optimizer(model: nn.Module, config: ContrastiveConfig) -> torch.optim.Optimizer:
-    groups = _param_groups(model, config.weight_decay)
-    if config.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=config.lr)
-    return torch.optim.SGD(groups, lr=config.lr, momentum=0.9, nesterov=True)
-
-
-def _gather_with_grad(local: torch.Tensor, rank: int, world: int, sizes: list[int]) -> torch.Tensor:
-    """Concatenate every rank's rows ``(sizes[r], E)`` in rank order, keeping the gradient to each rank's rows.
-
-    Slices may differ in length by one (the last batch), so each is padded to the longest before the gather.
-    """
-    if world == 1:
-        return local
-    import torch.distributed.nn.functional as dist_fn
-
-    longest = max(sizes)
-    padded = torch.cat([local, local.new_zeros(longest - len(local), local.shape[1])])
-    parts = dist_fn.all_gather(padded)  # autograd: the backward sums every rank's gradient into its own slice
-    return torch.cat([p[:n] for p, n in zip(parts, sizes)])
-
-
-def _train_loop(model, x_train, captions, text_features, config, dev, rank, world, progress):
-    """AdamW/SGD with a cosine schedule over global batches; returns the per-epoch history."""
-    train_model: nn.Module = model
-    if world > 1:
-        train_model = nn.parallel.DistributedDataParallel(
-            model, device_ids=[dev.index] if dev.type == "cuda" else None
+def _check_data(data):
+    x_tr, y_tr, x_te, y_te, class_names = data
+    if isinstance(class_names, int | np.integer) or len(class_names) < 2:
+        raise ValueError(
+            "data must be (x_train, y_train, x_test, y_test, class_names) with at least 2 class names (the "
+            f"captions); received {class_names!r} as the last item."
         )
-    n = len(x_train)
-    steps_per_epoch = max(1, -(-n // config.batch_size))
-    opt = _optimizer(model, config)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps_per_epoch * config.epochs)
-    amp_dtype, scaler = amp_tools(dev, config.amp)
-    gen = torch.Generator().manual_seed(config.seed)
-    text_features = text_features.to(dev)
-    history = []
-    bar = step_bar(
-        steps_per_epoch * config.epochs,
-        f"contrastive gamma={config.noise:g} seed={config.seed}",
-        progress,
-        rank,
-    )
-    model.train()
-    for epoch in range(config.epochs):
-        order = torch.randperm(n, generator=gen)
-        loss_sum, seen = 0.0, 0
-        for step in range(steps_per_epoch):
-            idx = order[step * config.batch_size : (step + 1) * config.batch_size]  # global batch
-            unique, ids = torch.unique(captions[idx], return_inverse=True)  # (K,), (B,)
-            sizes = [len(idx[r::world]) for r in range(world)]
-            ids = torch.cat([ids[r::world] for r in range(world)]).to(dev)  # rank order, as gathered
-            xb = x_train[idx[rank::world]].to(dev)
-            with torch.autocast(dev.type, dtype=amp_dtype, enabled=config.amp):
-                img, txt, scale = train_model(xb, text_features[unique.to(dev)])  # (B/world, E), (K, E)
-            img = _gather_with_grad(img.float(), rank, world, sizes)  # (B, E), the global batch
-            loss = clip_loss(img, txt.float(), ids, scale.float())
-            optimiser_step(loss, opt, scaler, sched)
-            with torch.no_grad():
-                model.logit_scale.clamp_(0.0, MAX_LOGIT_SCALE)
-            loss_sum += float(loss.detach()) * len(idx)
-            seen += len(idx)
-            bar.update(1)
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "train_loss": loss_sum / seen,
-                "lr": sched.get_last_lr()[0],
-                "temperature": float(torch.exp(-model.logit_scale.detach())),
-            }
-        )
-    bar.close()
-    return history
+    return x_tr, y_tr, x_te, y_te, class_names
 
 
 def pretrain_contrastive(
@@ -203,6 +93,7 @@ def pretrain_contrastive(
     data: tuple | None = None,
     device: str = "auto",
     progress: bool = True,
+    options: TrainOptions | None = None,
 ) -> dict:
     """Pre-train a backbone contrastively on image-caption pairs with swapped captions.
 
@@ -218,82 +109,93 @@ def pretrain_contrastive(
     device : {"auto", "cpu", "cuda"}, default="auto"
     progress : bool, default=True
         Progress bar (rank 0 only).
+    options : TrainOptions, optional
+        Workers, channels-last, compile, periodic checkpoints, resume, TensorBoard (no gradient accumulation).
 
     Returns
     -------
     dict
         The checkpoint: as :func:`nmtune.pretrain.pretrain` (``format``, ``state_dict`` = backbone,
-        ``config``, ``noise``, ``realised_noise_rate``, ``seed``, ``clean_test_accuracy``,
-        ``noisy_train_accuracy``, ``history``, ``world_size``, ``wall_time_s``, ``feature_dim``,
-        ``input_shape``, ``n_classes``) plus ``effective_noise_rate``, ``image_projection``,
-        ``text_projection``, ``text_hidden``, ``logit_scale``, ``text_encoder`` (``name``, ``fingerprint``),
+        ``config``, ``backbone``, ``preprocessing``, ``noise``, ``realised_noise_rate``, ``seed``,
+        ``clean_test_accuracy``, ``noisy_train_accuracy``, ``history``, ``world_size``, ``wall_time_s``,
+        ``feature_dim``, ``input_shape``, ``n_classes``) plus ``effective_noise_rate``, ``image_projection``,
+        ``text_projection``, ``text_hidden``, ``text_tower`` (spec of a trainable tower, else ``None``),
+        ``logit_scale``, ``text_encoder`` (``name``, ``fingerprint``; ``None`` with a trainable tower),
         ``class_names`` and ``zero_shot_test_accuracy`` (= ``clean_test_accuracy``: zero-shot over the class
         names on the clean test split). ``noisy_train_accuracy`` is the zero-shot accuracy on the training
         images against their assigned (possibly swapped) captions.
     """
-    from nmtune.encoders import get_encoder
+    options = options or TrainOptions()
+    t0 = time.perf_counter()
+    rank, world = dist_info()
+    done = finished_checkpoint(out, config, options, rank)
+    if done is not None:
+        return done
+    check_run(out, options, rank)
+    dev = run_device(device, rank, world)
+    if config.image_size is not None:
+        from nmtune.pretrain.contrastive_stream import pretrain_contrastive_streamed
+
+        ckpt = pretrain_contrastive_streamed(config, out, data, dev, rank, world, progress, options)
+    else:
+        ckpt = _pretrain_memory(config, out, data, dev, rank, world, progress, options)
+    ckpt["wall_time_s"] = time.perf_counter() - t0
+    save_checkpoint(ckpt, out, rank, world)
+    if out is not None and rank == 0:
+        state_path(out).unlink(missing_ok=True)
+    return ckpt
+
+
+def _pretrain_memory(config, out, data, dev, rank, world, progress, options) -> dict:
     from nmtune.noise import pair_swap_noise
+    from nmtune.pretrain.checkpoint import CHECKPOINT_FORMAT, jsonable, legacy_preprocessing
+    from nmtune.pretrain.train import prepare_images
     from nmtune.pretrain.zero_shot import zero_shot_predict
 
-    t0 = time.perf_counter()
-    rank, world = _dist_info()
-    dev = _resolve_device(device, rank, world)
     x_tr, y_tr, x_te, y_te, class_names = _load_data(config, data)
     perm, report = pair_swap_noise(len(y_tr), config.noise, random_state=config.seed)
     assigned = y_tr[perm]  # (N,) the class whose name image i carries
-    text_encoder = get_encoder(config.text_encoder)
-    text_features = torch.from_numpy(
-        np.asarray(text_encoder.encode(class_names, progress=False), dtype=np.float32)
-    )  # (C, F)
-    with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
-        torch.manual_seed(config.seed)
-        backbone = build_backbone(
-            config.arch,
-            width=config.width,
-            depth=config.depth,
-            norm=config.norm,
-            stem_stride=config.stem_stride,
-        )
-        model = ContrastiveModel(
-            backbone, text_features.shape[1], config.embed_dim, config.text_hidden, config.temperature
-        )
-    model.to(dev)
-    x_train = prepare_images(x_tr)  # (N, 1, H, W)
-    history = _train_loop(
-        model, x_train, torch.as_tensor(assigned), text_features, config, dev, rank, world, progress
+    side = text_side(config, caption_table(class_names), dev)
+    model = init_model(config, side.dim, 1, x_tr.shape[-1]).to(dev)
+    batches = MemoryBatches(prepare_images(x_tr), config, rank, world, dev)  # (N, 1, H, W)
+    history = train_loop(
+        model,
+        batches,
+        torch.as_tensor(assigned),
+        side.inputs,
+        config,
+        dev,
+        rank,
+        world,
+        progress,
+        options,
+        out,
     )
+    sync_buffers(model, world)
     model.cpu().eval()
     ckpt = {
         "format": CHECKPOINT_FORMAT,
-        "state_dict": _detached(model.backbone),
+        "state_dict": detached(model.backbone),
         "config": config.to_dict(),
-        "noise": _jsonable(report.to_dict()),
+        "backbone": model.backbone.spec() if hasattr(model.backbone, "spec") else None,
+        "preprocessing": legacy_preprocessing(x_tr.shape[1:]),
+        "noise": jsonable(report.to_dict()),
         "realised_noise_rate": float(report.realised_rate),
         "effective_noise_rate": float(np.mean(assigned != y_tr)),
         "seed": int(config.seed),
         "n_classes": len(class_names),
-        "feature_dim": int(backbone.num_features),
+        "feature_dim": int(model.backbone.num_features),
         "input_shape": list(x_tr.shape[1:]),
-        "image_projection": _detached(model.image_projection),
-        "text_projection": _detached(model.text_projection),
-        "text_hidden": config.text_hidden,
-        "logit_scale": float(model.logit_scale.detach()),
-        "text_encoder": {"name": text_encoder.name, "fingerprint": text_encoder.fingerprint},
+        **tower_record(model, config, side),
         "class_names": list(class_names),
         "history": history,
         "world_size": world,
         "torch_version": str(torch.__version__),
     }
-    zs = dict(text_features=text_features.numpy())
+    zs = dict(text_features=side.frozen_features)
     test_pred = zero_shot_predict(ckpt, x_te, class_names, **zs)
     train_pred = zero_shot_predict(ckpt, x_tr, class_names, **zs)
     ckpt["zero_shot_test_accuracy"] = float(np.mean(test_pred == y_te)) if len(y_te) else 0.0
     ckpt["clean_test_accuracy"] = ckpt["zero_shot_test_accuracy"]
     ckpt["noisy_train_accuracy"] = float(np.mean(train_pred == assigned))
-    ckpt["wall_time_s"] = time.perf_counter() - t0
-    save_checkpoint(ckpt, out, rank, world)
     return ckpt
-
-
-def _detached(module: nn.Module) -> dict:
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}

@@ -22,7 +22,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(rank, world_size, port, config, data, folder, backend):
+def _worker(rank, world_size, port, config, data, folder, backend, options=None):
     import torch
     import torch.distributed as dist
 
@@ -37,13 +37,15 @@ def _worker(rank, world_size, port, config, data, folder, backend):
     dist.init_process_group(backend, rank=rank, world_size=world_size)
     try:
         train = pretrain_contrastive if isinstance(config, ContrastiveConfig) else pretrain
-        ckpt = train(config, data=data, device="cpu", progress=False)
+        ckpt = train(config, data=data, device="cpu", progress=False, options=options)
         torch.save(ckpt, Path(folder) / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 
 
-def spawn_pretrain(config, world_size: int = 2, *, data=None, backend: str = "gloo") -> list[dict]:
+def spawn_pretrain(
+    config, world_size: int = 2, *, data=None, backend: str = "gloo", options=None
+) -> list[dict]:
     """Pre-train with ``world_size`` local DDP processes and return each rank's checkpoint.
 
     Parameters
@@ -54,6 +56,8 @@ def spawn_pretrain(config, world_size: int = 2, *, data=None, backend: str = "gl
     data : tuple, optional
         As in :func:`nmtune.pretrain.pretrain` (or ``pretrain_contrastive``).
     backend : str, default="gloo"
+    options : TrainOptions, optional
+        Execution options of every process (e.g. ``grad_accum``).
 
     Returns
     -------
@@ -66,7 +70,7 @@ def spawn_pretrain(config, world_size: int = 2, *, data=None, backend: str = "gl
     with tempfile.TemporaryDirectory() as folder:
         mp.spawn(
             _worker,
-            args=(world_size, _free_port(), config, data, folder, backend),
+            args=(world_size, _free_port(), config, data, folder, backend, options),
             nprocs=world_size,
             join=True,
         )

@@ -1,10 +1,20 @@
 """A pre-trained backbone as a frozen encoder: ``get_encoder("pretrained:<checkpoint.pt>")``.
 
-Preprocessing (part of the fingerprint): images float in [0, 1] or ``uint8``; RGB inputs (N, H, W, 3) are
-converted to grayscale by averaging the channels; images whose resolution differs from the pre-training one
-(``checkpoint["input_shape"]``, 28 x 28 by default) are resized to it with antialiased bilinear interpolation
-(:func:`nmtune.datasets.images.resize_images`, the same resizing as the ``@<size>`` dataset suffix); then
-``(x - 0.5) / 0.5`` as in pre-training. The features are the backbone's pooled output, shape (N, D).
+Shape convention: B images in a batch, C channels, S x S the pre-training resolution, D features.
+
+Preprocessing (part of the fingerprint) follows the checkpoint's ``preprocessing`` record:
+
+- ``"whole-resize"`` (grayscale models trained in memory, and every checkpoint written before the record
+  existed): images float in [0, 1] or ``uint8``; RGB inputs (N, H, W, 3) are averaged to grayscale; other
+  resolutions are resized to the pre-training one (``checkpoint["input_shape"]``) with antialiased bilinear
+  interpolation (:func:`nmtune.datasets.images.resize_images`); then ``(x - 0.5) / 0.5``.
+- ``"center-crop"`` (models trained on streamed images): grayscale inputs are repeated to RGB for an RGB
+  model (RGB inputs averaged for a grayscale one); the shorter side is resized to ``round(S / crop_ratio)``
+  and the central S x S kept (:func:`nmtune.datasets.image_transforms.center_crop`); then the recorded
+  per-channel mean and std. ``uint8`` inputs are rounded after resizing as the training workers do.
+
+The backbone is rebuilt offline from the checkpoint's ``backbone`` spec (any architecture of
+:mod:`nmtune.pretrain.architectures`); the features are its pooled output, shape (N, D).
 """
 
 from __future__ import annotations
@@ -17,10 +27,16 @@ import torch
 from nmtune._internal.device import resolve_device
 from nmtune.encoders.base import Encoder, state_dict_digest
 from nmtune.exceptions import require
-from nmtune.pretrain.models import build_backbone
-from nmtune.pretrain.train import load_checkpoint, prepare_images
+from nmtune.pretrain.architectures import backbone_from_spec, legacy_spec
+from nmtune.pretrain.checkpoint import checkpoint_preprocessing, load_checkpoint
 
-__all__ = ["PretrainedEncoder", "load_pretrained_encoder", "backbone_from_checkpoint", "to_gray_array"]
+__all__ = [
+    "PretrainedEncoder",
+    "load_pretrained_encoder",
+    "backbone_from_checkpoint",
+    "to_gray_array",
+    "prepare_batch",
+]
 
 
 class PretrainedEncoder(Encoder):
@@ -49,19 +65,27 @@ class PretrainedEncoder(Encoder):
         self.checkpoint_path = os.fspath(path)
         self.checkpoint_info = {k: v for k, v in ckpt.items() if k != "state_dict"}
         self.input_shape = tuple(int(s) for s in ckpt["input_shape"])
+        self.preprocessing = checkpoint_preprocessing(ckpt)
         self._weights_digest = state_dict_digest(ckpt["state_dict"])
         self._device = None
 
+    @property
+    def channels(self) -> int:
+        """1 (grayscale model) or 3 (RGB)."""
+        return int(self.preprocessing["channels"])
+
     def _fingerprint_parts(self) -> dict:
+        if (
+            self.preprocessing["kind"] == "whole-resize"
+        ):  # as every earlier version wrote it: caches stay valid
+            pre = {"gray": "mean of RGB", "resize": list(self.input_shape), "normalise": "(x-0.5)/0.5"}
+        else:
+            pre = dict(self.preprocessing)
         return {
             "kind": "nmtune-pretrained",
             "weights": self._weights_digest,
             "config": self.checkpoint_info["config"],
-            "preprocessing": {
-                "gray": "mean of RGB",
-                "resize": list(self.input_shape),
-                "normalise": "(x-0.5)/0.5",
-            },
+            "preprocessing": pre,
         }
 
     def _validate_inputs(self, inputs):
@@ -76,18 +100,21 @@ class PretrainedEncoder(Encoder):
     def _to_gray_array(self, batch) -> np.ndarray:
         return to_gray_array(batch, self.input_shape, name=self.name)
 
-    @torch.no_grad()
-    def _encode_batch(self, batch, device):
+    def forward_prepared(self, x: torch.Tensor, device) -> np.ndarray:
+        """Features ``(B, D)`` of images already prepared by :func:`prepare_batch` (or streamed and normalised)."""
         dev = resolve_device(device)
         if self._device != dev:
             self.model.to(dev)
             self._device = dev
-        x = prepare_images(self._to_gray_array(batch)).to(dev)  # (B, 1, H, W)
-        return self.model(x).float().cpu().numpy()  # (B, D)
+        with torch.no_grad():
+            return self.model(x.to(dev)).float().cpu().numpy()
+
+    def _encode_batch(self, batch, device):
+        return self.forward_prepared(prepare_batch(batch, self.preprocessing, name=self.name), device)
 
 
 def to_gray_array(batch, input_shape: tuple[int, int], *, name: str = "pretrained") -> np.ndarray:
-    """Images as the backbone expects them before normalisation: float32 ``(B, H, W)`` in [0, 1].
+    """Images as a whole-resize backbone expects them before normalisation: float32 ``(B, H, W)`` in [0, 1].
 
     Parameters
     ----------
@@ -127,6 +154,43 @@ def to_gray_array(batch, input_shape: tuple[int, int], *, name: str = "pretraine
     return x
 
 
+def _crop_one(item, channels: int, size: int, crop_ratio: float) -> torch.Tensor:
+    from nmtune.datasets.image_transforms import center_crop, decode_image, to_chw
+
+    if isinstance(item, np.ndarray):
+        x = to_chw(item, channels)
+        if x.dtype != torch.uint8:
+            x = x.float()
+    else:
+        x = to_chw(decode_image(item, "RGB" if channels == 3 else "L"), channels)
+    x = center_crop(x, size, crop_ratio)
+    return x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+
+
+def prepare_batch(batch, preprocessing: dict, *, name: str = "pretrained") -> torch.Tensor:
+    """Images as the backbone reads them: normalised float ``(B, C, S, S)`` (see the module docstring).
+
+    Parameters
+    ----------
+    batch : ndarray of shape (B, H, W) or (B, H, W, 3) (``uint8`` or float in [0, 1]), or a list of image
+        files, bytes, PIL images or arrays of any sizes.
+    preprocessing : dict
+        The checkpoint's record (:func:`nmtune.pretrain.checkpoint.checkpoint_preprocessing`).
+    name : str
+        How to name the model in errors.
+    """
+    from nmtune.pretrain.train import prepare_images
+
+    if preprocessing["kind"] == "whole-resize":
+        return prepare_images(to_gray_array(batch, tuple(preprocessing["size"]), name=name))  # (B, 1, H, W)
+    channels, size = int(preprocessing["channels"]), int(preprocessing["size"])
+    crop_ratio = preprocessing.get("crop_ratio")
+    x = torch.stack([_crop_one(item, channels, size, crop_ratio) for item in batch])  # (B, C, S, S) in [0, 1]
+    mean = torch.tensor(preprocessing["mean"]).view(1, -1, 1, 1)
+    std = torch.tensor(preprocessing["std"]).view(1, -1, 1, 1)
+    return (x - mean) / std
+
+
 def backbone_from_checkpoint(
     ckpt: dict, backbone: torch.nn.Module | None = None, *, source: str = "the checkpoint"
 ) -> torch.nn.Module:
@@ -144,22 +208,18 @@ def backbone_from_checkpoint(
     Returns
     -------
     torch.nn.Module
-        Maps ``(B, 1, H, W)`` to ``(B, D)``.
+        Maps ``(B, C, H, W)`` to ``(B, D)``.
     """
     cfg = ckpt["config"]
     if backbone is None:
-        if str(cfg["arch"]).startswith("custom:"):
+        spec = ckpt.get("backbone")
+        if spec is None and str(cfg["arch"]).startswith("custom:"):
             raise ValueError(
                 f"The checkpoint {source!r} holds a custom backbone ({cfg['arch']}); "
                 "pass an instance of it: load_pretrained_encoder(path, backbone=MyBackbone(...))."
             )
-        backbone = build_backbone(
-            cfg["arch"],
-            width=cfg["width"],
-            depth=cfg["depth"],
-            norm=cfg["norm"],
-            stem_stride=cfg.get("stem_stride", 1),  # checkpoints written before the option: 1
-        )
+        with torch.random.fork_rng(devices=[]):  # the throw-away initialisation leaves the global RNG alone
+            backbone = backbone_from_spec(spec if spec is not None else legacy_spec(cfg))
     backbone.load_state_dict(ckpt["state_dict"], strict=True)
     return backbone.eval()
 

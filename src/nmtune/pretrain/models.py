@@ -1,11 +1,10 @@
-"""Backbones for noisy pre-training: a small ResNet for 28x28 grayscale images and a linear-head wrapper.
+"""Backbones for noisy pre-training: a small ResNet for small grayscale images and a linear-head wrapper.
 
 Shape convention: N images, H x W pixels, C classes, D feature dimension. A *backbone* is any
-``torch.nn.Module`` mapping images ``(B, 1, H, W)`` to pooled features ``(B, D)`` and exposing
-``num_features``
-(= D). During pre-training a linear projection head ``D -> C`` sits on top (:class:`Classifier`); it is
-discarded
-afterwards and only the backbone becomes an encoder.
+``torch.nn.Module`` mapping images ``(B, channels, H, W)`` to pooled features ``(B, D)`` and exposing
+``num_features`` (= D). During pre-training a linear projection head ``D -> C`` sits on top
+(:class:`Classifier`); it is discarded afterwards and only the backbone becomes an encoder. The registry of
+named architectures (``small-resnet``, ``hf-resnet50``, ...) is :mod:`nmtune.pretrain.architectures`.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from torch import nn
 
 from nmtune.exceptions import unknown_name_error
 
-__all__ = ["SmallResNet", "Classifier", "build_backbone", "NORMS"]
+__all__ = ["SmallResNet", "Classifier", "NORMS", "build_small_resnet", "small_resnet_from_spec"]
 
 NORMS = ("batch", "group", "none")
 
@@ -103,6 +102,19 @@ class SmallResNet(nn.Module):
                 c_in = c_out
         self.stages = nn.Sequential(*stages)
         self.num_features = c_in
+        self._spec = {
+            "kind": "small-resnet",
+            "arch": "small-resnet",
+            "width": width,
+            "depth": depth,
+            "norm": norm,
+            "stem_stride": stem_stride,
+            "in_channels": in_channels,
+        }
+
+    def spec(self) -> dict:
+        """What rebuilds this backbone (untrained): ``{"arch": "small-resnet", "width": ..., ...}``."""
+        return dict(self._spec)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features ``(B, num_features)`` of images ``(B, in_channels, H, W)``."""
@@ -116,7 +128,7 @@ class Classifier(nn.Module):
     Parameters
     ----------
     backbone : torch.nn.Module
-        Maps ``(B, 1, H, W)`` to ``(B, D)``; must expose ``num_features`` (D).
+        Maps ``(B, channels, H, W)`` to ``(B, D)``; must expose ``num_features`` (D).
     n_classes : int
         Number of pre-training classes C.
     """
@@ -137,24 +149,13 @@ class Classifier(nn.Module):
         return self.head(self.backbone(x))
 
 
-def build_backbone(
-    arch: str = "resnet", *, width: int = 16, depth: int = 1, norm: str = "batch", stem_stride: int = 1
-) -> nn.Module:
-    """Build a registered backbone from its config fields.
+def build_small_resnet(
+    rest, *, width=16, depth=1, norm="batch", stem_stride=1, in_channels=1, image_size=None
+) -> SmallResNet:
+    """Registry factory of ``small-resnet`` (``image_size`` is not needed: it takes any size)."""
+    return SmallResNet(width=width, depth=depth, in_channels=in_channels, norm=norm, stem_stride=stem_stride)
 
-    Parameters
-    ----------
-    arch : {"resnet"}
-        Architecture name. Other modules can be plugged in directly through
-        :func:`nmtune.pretrain.pretrain` (argument ``backbone``).
-    width, depth, norm, stem_stride
-        See :class:`SmallResNet`.
 
-    Returns
-    -------
-    torch.nn.Module
-        A backbone with ``num_features``.
-    """
-    if arch == "resnet":
-        return SmallResNet(width=width, depth=depth, norm=norm, stem_stride=stem_stride)
-    raise unknown_name_error("backbone architecture", arch, ["resnet"])
+def small_resnet_from_spec(spec: dict) -> SmallResNet:
+    """Rebuild an untrained :class:`SmallResNet` from its :meth:`SmallResNet.spec`."""
+    return SmallResNet(**{k: v for k, v in spec.items() if k not in ("arch", "kind")})

@@ -1,36 +1,75 @@
 """Supervised pre-training of a backbone on labels corrupted by symmetric noise.
 
 One function, :func:`pretrain`, runs on one CPU or GPU, or on several processes under ``torchrun`` (DDP: gloo
-on CPU, NCCL on CUDA). Under DDP every process draws the same global batch from the shared seed and trains on
-its own slice; the loss is scaled so that the averaged gradient is exactly the gradient of the mean loss over
-the global batch (with ``norm="group"`` or ``"none"`` the result equals the single-process run up to float
-rounding; with BatchNorm the batch statistics are per process, as usual).
+on CPU, NCCL on CUDA; see :mod:`nmtune.pretrain.engine` for the exact global-batch arithmetic). With the
+loss scaled so that the averaged gradient is the gradient of the mean loss over the global batch, a run with
+``norm="group"`` or ``"none"`` equals the single-process run up to float rounding; with BatchNorm the batch
+statistics are per process (and per micro-batch), as usual.
+
+Two data paths:
+
+- ``config.image_size`` is ``None`` (the CPU studies): the dataset is loaded into memory as grayscale
+  tensors ``(N, 1, H, W)`` normalised as ``(x - 0.5) / 0.5``, augmented by random 2-pixel shifts and flips;
+  this path is bit-for-bit the one the earlier checkpoints were trained with.
+- ``config.image_size`` is set: images are streamed from disk (:mod:`nmtune.pretrain.train_stream`).
 
 The checkpoint is a dict saved with :func:`torch.save` holding the backbone's state dict (the projection
-head is
-discarded), the config, the noise report, the seed, the clean-test accuracy and the training history.
+head is discarded), the config, the backbone's spec (what rebuilds it offline), the preprocessing, the noise
+report, the seed, the clean-test accuracy and the training history.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nmtune._internal.device import resolve_device
-from nmtune._internal.files import atomic_path
+from nmtune.pretrain.architectures import backbone_spec, init_classifier
+from nmtune.pretrain.checkpoint import (
+    CHECKPOINT_FORMAT,
+    check_run,
+    checkpoint_config,
+    finished_checkpoint,
+    jsonable,
+    legacy_preprocessing,
+    load_checkpoint,
+    save_checkpoint,
+)
 from nmtune.pretrain.config import PretrainConfig
-from nmtune.pretrain.models import Classifier, build_backbone
+from nmtune.pretrain.engine import (
+    accumulated_step,
+    amp_tools,
+    dist_info,
+    make_optimizer,
+    make_scheduler,
+    micro_batches,
+    optimiser_step,
+    rank_disagreement,
+    run_device,
+    step_bar,
+    sync_buffers,
+    wrap_model,
+)
+from nmtune.pretrain.options import TrainOptions
+from nmtune.pretrain.resume import capture_rng, load_state, note, restore_rng, save_state, state_path
+from nmtune.pretrain.tb_log import TrainLog
 
-__all__ = ["pretrain", "load_checkpoint", "prepare_images", "CHECKPOINT_FORMAT"]
+__all__ = [
+    "pretrain",
+    "load_checkpoint",
+    "save_checkpoint",
+    "prepare_images",
+    "CHECKPOINT_FORMAT",
+    "amp_tools",
+    "step_bar",
+    "optimiser_step",
+]
 
-CHECKPOINT_FORMAT = "nmtune-pretrain-v1"
+_dist_info, _resolve_device, _jsonable = dist_info, run_device, jsonable  # earlier private names
 
 
 def prepare_images(images) -> torch.Tensor:
@@ -75,35 +114,16 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return out
 
 
-def _dist_info() -> tuple[int, int]:
-    """(rank, world size), initialising the process group from torchrun's environment when needed."""
-    import torch.distributed as dist
-
-    if dist.is_available() and not dist.is_initialized() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def _resolve_device(device: str, rank: int, world: int) -> torch.device:
-    local = int(os.environ.get("LOCAL_RANK", rank)) if world > 1 else None
-    return resolve_device(device, local_rank=local)
-
-
 def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device, batch_size: int = 512) -> float:
     was = model.training
     model.eval()
     correct = 0
-    for i in range(0, len(x), batch_size):
-        logits = model(x[i : i + batch_size].to(device))
-        correct += int((logits.argmax(1).cpu() == y[i : i + batch_size]).sum())
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            logits = model(x[i : i + batch_size].to(device))
+            correct += int((logits.argmax(1).cpu() == y[i : i + batch_size]).sum())
     model.train(was)
     return correct / max(len(x), 1)
-
-
-def _jsonable(obj):
-    return json.loads(json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
 
 
 def pretrain(
@@ -114,6 +134,7 @@ def pretrain(
     data: tuple | None = None,
     device: str = "auto",
     progress: bool = True,
+    options: TrainOptions | None = None,
 ) -> dict:
     """Pre-train a backbone on noisy labels and return (and optionally save) its checkpoint.
 
@@ -124,50 +145,61 @@ def pretrain(
     out : path, optional
         Where to save the checkpoint (atomically; only rank 0 writes under DDP).
     backbone : torch.nn.Module, optional
-        A custom backbone mapping ``(B, 1, H, W)`` to ``(B, D)`` with ``num_features``; default built from the
-        config. A custom backbone is recorded as ``arch="custom:<class name>"`` and must be passed again to
-        :func:`nmtune.pretrain.load_pretrained_encoder`.
+        A custom backbone mapping ``(B, C, H, W)`` to ``(B, D)`` with ``num_features``; default built from the
+        config. A custom backbone without ``spec()`` is recorded as ``arch="custom:<class name>"`` and must be
+        passed again to :func:`nmtune.pretrain.load_pretrained_encoder`.
     data : tuple, optional
-        ``(x_train (N, H, W), y_train (N,), x_test (M, H, W), y_test (M,), n_classes)`` instead of loading
-        ``config.dataset`` (the subsets ``n_train``/``n_test`` are still applied).
+        ``(x_train (N, H, W[, 3]), y_train (N,), x_test (M, H, W[, 3]), y_test (M,), n_classes)`` instead of
+        loading ``config.dataset`` (the subsets ``n_train``/``n_test`` are still applied).
     device : {"auto", "cpu", "cuda"}, default="auto"
     progress : bool, default=True
         Progress bar (rank 0 only).
+    options : TrainOptions, optional
+        Workers, gradient accumulation, channels-last, compile, periodic checkpoints, resume, TensorBoard.
 
     Returns
     -------
     dict
-        The checkpoint: ``format``, ``state_dict`` (backbone), ``config``, ``noise`` (report dict with
-        ``realised_rate``), ``seed``, ``clean_test_accuracy``, ``noisy_train_accuracy``, ``history``,
-        ``world_size``, ``wall_time_s``, ``feature_dim``, ``input_shape``.
+        The checkpoint: ``format``, ``state_dict`` (backbone), ``config``, ``backbone`` (spec),
+        ``preprocessing``, ``noise`` (report dict with ``realised_rate`` and the transition matrix),
+        ``realised_noise_rate``, ``seed``, ``clean_test_accuracy``, ``noisy_train_accuracy``, ``history``,
+        ``world_size``, ``rank_disagreement``, ``wall_time_s``, ``feature_dim``, ``input_shape``.
     """
+    options = options or TrainOptions()
     t0 = time.perf_counter()
-    rank, world = _dist_info()
-    dev = _resolve_device(device, rank, world)
+    rank, world = dist_info()
+    done = finished_checkpoint(out, config, options, rank)
+    if done is not None:
+        return done
+    check_run(out, options, rank)
+    dev = run_device(device, rank, world)
+    if config.image_size is not None:
+        from nmtune.pretrain.train_stream import pretrain_streamed
+
+        ckpt = pretrain_streamed(config, out, backbone, data, dev, rank, world, progress, options)
+    else:
+        ckpt = _pretrain_memory(config, out, backbone, data, dev, rank, world, progress, options)
+    ckpt["wall_time_s"] = time.perf_counter() - t0
+    save_checkpoint(ckpt, out, rank, world)
+    if out is not None and rank == 0:
+        state_path(out).unlink(missing_ok=True)
+    return ckpt
+
+
+def _pretrain_memory(config, out, backbone, data, dev, rank, world, progress, options) -> dict:
     x_train, y_train, x_test, y_test, n_classes, report = _prepare_data(config, data)
-    with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
-        torch.manual_seed(config.seed)
-        net = (
-            backbone
-            if backbone is not None
-            else build_backbone(
-                config.arch,
-                width=config.width,
-                depth=config.depth,
-                norm=config.norm,
-                stem_stride=config.stem_stride,
-            )
-        )
-        model = Classifier(net, n_classes)
+    model = init_classifier(config, backbone, n_classes, 1, x_train.shape[-1])
     model.to(dev)
-    history = _train_loop(model, x_train, y_train, config, dev, rank, world, progress)
+    history = _train_loop(model, x_train, y_train, config, dev, rank, world, progress, options, out)
+    sync_buffers(model, world)
+    disagreement = rank_disagreement(model, world)
     model.cpu()
-    ckpt = {
+    return {
         "format": CHECKPOINT_FORMAT,
         "state_dict": {k: v.detach().clone() for k, v in model.backbone.state_dict().items()},
-        "config": dict(
-            config.to_dict(), arch=config.arch if backbone is None else f"custom:{type(net).__name__}"
-        ),
+        "config": checkpoint_config(config, backbone, model.backbone),
+        "backbone": backbone_spec(model.backbone),
+        "preprocessing": legacy_preprocessing(x_train.shape[2:]),
         "noise": _jsonable(report.to_dict()),
         "realised_noise_rate": float(report.realised_rate),
         "seed": int(config.seed),
@@ -178,24 +210,9 @@ def pretrain(
         "input_shape": list(x_train.shape[2:]),
         "history": history,
         "world_size": world,
-        "wall_time_s": time.perf_counter() - t0,
+        "rank_disagreement": disagreement,
         "torch_version": str(torch.__version__),
     }
-    save_checkpoint(ckpt, out, rank, world)
-    return ckpt
-
-
-def save_checkpoint(ckpt: dict, out, rank: int, world: int) -> None:
-    """Save ``ckpt`` atomically to ``out`` (rank 0 only; nothing when ``out`` is None), then wait for all ranks."""
-    if out is not None and rank == 0:
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(out) as tmp:
-            torch.save(ckpt, tmp)
-    if world > 1:
-        import torch.distributed as dist
-
-        dist.barrier()
 
 
 def _prepare_data(config: PretrainConfig, data: tuple | None):
@@ -220,97 +237,79 @@ def _prepare_data(config: PretrainConfig, data: tuple | None):
     return x_train, y_train, x_test, y_test, n_classes, report
 
 
-def amp_tools(dev: torch.device, amp: bool):
-    """(autocast dtype, gradient scaler) of a device: float16 with scaling on CUDA, bfloat16 on CPU."""
-    amp_dtype = torch.float16 if dev.type == "cuda" else torch.bfloat16
-    return amp_dtype, torch.amp.GradScaler(dev.type, enabled=amp and dev.type == "cuda")
-
-
-def step_bar(total: int, desc: str, progress: bool, rank: int):
-    """The tqdm bar over a training run's optimiser steps (rank 0 only)."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, disable=not progress or rank != 0, leave=False)
-
-
-def optimiser_step(loss: torch.Tensor, opt, scaler, sched) -> None:
-    """One (scaled) backward pass, optimiser step and scheduler step."""
-    opt.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
-    scaler.step(opt)
-    scaler.update()
-    sched.step()
-
-
-def _train_loop(model, x_train, y_train, config: PretrainConfig, dev, rank: int, world: int, progress: bool):
+def _train_loop(model, x_train, y_train, config, dev, rank, world, progress, options, out):
     """SGD (Nesterov, cosine) over global batches, each rank taking its slice; returns the per-epoch history."""
-    train_model: nn.Module = model
-    if world > 1:
-        train_model = nn.parallel.DistributedDataParallel(
-            model, device_ids=[dev.index] if dev.type == "cuda" else None
-        )
+    train_model = wrap_model(model, dev, world, options)
     n = len(x_train)
     steps_per_epoch = max(1, -(-n // config.batch_size))
     total = steps_per_epoch * config.epochs
-    opt = torch.optim.SGD(
-        model.parameters(),
-        lr=config.lr,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-        nesterov=True,
-    )
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+    opt = make_optimizer(model, config)
+    sched = make_scheduler(opt, total, round(config.warmup_epochs * steps_per_epoch))
     amp_dtype, scaler = amp_tools(dev, config.amp)
     gen = torch.Generator().manual_seed(config.seed)
-    history = []
-    bar = step_bar(total, f"pretrain gamma={config.noise:g} seed={config.seed}", progress, rank)
+    history, start, order, loss_sum, seen = [], 0, None, 0.0, 0
+    state = load_state(state_path(out), config, "supervised-memory") if options.resume and out else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        gen.set_state(state["generator"])
+        restore_rng(state["rng"])
+        history, start, order = list(state["history"]), int(state["step"]), state["order"]
+        loss_sum, seen = float(state["running"][0]), int(state["running"][1])
+        note(f"resuming at step {start} of {total}.", rank)
+    log = TrainLog(options.log_dir, rank, options.log_every)
+    bar = step_bar(total, f"pretrain gamma={config.noise:g} seed={config.seed}", progress, rank, start)
+    smoothing = {"label_smoothing": config.label_smoothing} if config.label_smoothing else {}
     model.train()
-    for epoch in range(config.epochs):
-        order = torch.randperm(n, generator=gen)
-        loss_sum, seen = 0.0, 0
-        for step in range(steps_per_epoch):
-            idx = order[step * config.batch_size : (step + 1) * config.batch_size]  # global batch
-            xb = x_train[idx]
-            if config.augment:
-                xb = _augment(xb, gen)  # same draws on every rank, then sliced
-            yb = y_train[idx]
-            xb, yb = xb[rank::world].to(dev), yb[rank::world].to(dev)
+    for step_all in range(start, total):
+        epoch, step = divmod(step_all, steps_per_epoch)
+        if step == 0:
+            order = torch.randperm(n, generator=gen)
+            loss_sum, seen = 0.0, 0
+        idx = order[step * config.batch_size : (step + 1) * config.batch_size]  # global batch
+        xb = x_train[idx]
+        if config.augment:
+            xb = _augment(xb, gen)  # same draws on every rank, then sliced
+        xl, yl = xb[rank::world], y_train[idx][rank::world]
+        hits, size = [0, 0], len(idx)
+
+        def loss_of(part, xl=xl, yl=yl, size=size, hits=hits):
+            xp, yp = (xl, yl) if part is None else (xl[part], yl[part])
+            xp, yp = xp.to(dev), yp.to(dev)
+            if options.channels_last:
+                xp = xp.contiguous(memory_format=torch.channels_last)
             with torch.autocast(dev.type, dtype=amp_dtype, enabled=config.amp):
-                logits = train_model(xb)
-                # sum over the local slice / global batch size * world: DDP's gradient mean is the global mean
-                loss = F.cross_entropy(logits.float(), yb, reduction="sum") * (world / len(idx))
-            optimiser_step(loss, opt, scaler, sched)
-            loss_sum += float(loss.detach()) * len(idx) / world
-            seen += len(idx)
-            bar.update(1)
-        history.append({"epoch": epoch + 1, "train_loss": loss_sum / seen, "lr": sched.get_last_lr()[0]})
+                logits = train_model(xp)
+                # sum over the slice / global batch size * world: DDP's gradient mean is the global mean
+                loss = F.cross_entropy(logits.float(), yp, reduction="sum", **smoothing) * (world / size)
+            hits[0] += int((logits.detach().argmax(1) == yp).sum())
+            hits[1] += len(yp)
+            return loss
+
+        parts = (
+            [None] if options.grad_accum == 1 else micro_batches(torch.arange(len(xl)), options.grad_accum)
+        )
+        loss_value = accumulated_step(train_model, parts, loss_of, opt, scaler, sched)
+        loss_sum += loss_value * len(idx) / world
+        seen += len(idx)
+        bar.update(1)
+        log.update(step_all + 1, loss=loss_value * world / len(idx), images=len(idx),
+                   lr=sched.get_last_lr()[0], correct=hits[0], seen=hits[1])  # fmt: skip
+        if step == steps_per_epoch - 1:
+            history.append({"epoch": epoch + 1, "train_loss": loss_sum / seen, "lr": sched.get_last_lr()[0]})
+        if (
+            options.checkpoint_every
+            and (step_all + 1) % options.checkpoint_every == 0
+            and step_all + 1 < total
+        ):
+            save_state(state_path(out), {
+                "kind": "supervised-memory", "config": config.to_dict(), "step": step_all + 1,
+                "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "scaler": scaler.state_dict(), "generator": gen.get_state(), "rng": capture_rng(),
+                "order": order, "history": history, "running": [loss_sum, seen], "world_size": world,
+            }, rank, world)  # fmt: skip
     bar.close()
+    log.close()
     return history
-
-
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Load a checkpoint written by :func:`pretrain` (safely: ``weights_only=True``).
-
-    Parameters
-    ----------
-    path : path
-        The ``.pt`` file.
-
-    Returns
-    -------
-    dict
-        The checkpoint (see :func:`pretrain`).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No pre-training checkpoint at {str(path)!r}. Create one with "
-            f"`nmtune pretrain --dataset fashion-mnist --noise 0.1 --out {path}`."
-        )
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(
-            f"{str(path)!r} is not an nmtune pre-training checkpoint (expected format {CHECKPOINT_FORMAT!r}, "
-            f"found {ckpt.get('format') if isinstance(ckpt, dict) else type(ckpt).__name__!r})."
-        )
-    return ckpt

@@ -3,9 +3,10 @@
 Shape convention: N images (H x W), C candidate captions (one per class), E joint embedding dimension.
 
 The images go through the checkpoint's backbone and image projection (preprocessed as by the
-``pretrained:<path>`` encoder: grayscale, resized to the pre-training resolution, ``(x - 0.5) / 0.5``); the
-captions through its frozen text encoder and text projection. The prediction is the caption of highest cosine
-similarity. The captions need not be the pre-training ones: ``"DIGIT ZERO" .. "DIGIT NINE"`` for digits.
+``pretrained:<path>`` encoder, :func:`nmtune.pretrain.encoder.prepare_batch`); the captions through its text
+tower: the frozen text encoder and the projection over its features, or the trained ``transformers`` tower
+over the captions' bytes. The prediction is the caption of highest cosine similarity. The captions need not
+be the pre-training ones: ``"DIGIT ZERO" .. "DIGIT NINE"`` for digits.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ import os
 import numpy as np
 import torch
 
-from nmtune.pretrain.train import load_checkpoint, prepare_images
+from nmtune.pretrain.checkpoint import checkpoint_preprocessing, load_checkpoint
 
 __all__ = ["zero_shot_predict", "zero_shot_accuracy", "caption_features"]
 
 
 def _as_checkpoint(checkpoint) -> dict:
     ckpt = load_checkpoint(checkpoint) if isinstance(checkpoint, (str, os.PathLike)) else checkpoint
-    missing = [k for k in ("image_projection", "text_projection", "text_encoder") if k not in ckpt]
+    missing = [k for k in ("image_projection", "text_projection") if k not in ckpt]
+    if not ckpt.get("text_encoder") and not ckpt.get("text_tower"):
+        missing.append("text_encoder")
     if missing:
         raise ValueError(
             f"Zero-shot classification needs a contrastive checkpoint (from pretrain_contrastive or "
@@ -33,7 +36,10 @@ def _as_checkpoint(checkpoint) -> dict:
 
 
 def caption_features(checkpoint, captions) -> np.ndarray:
-    """Frozen text-encoder features ``(K, F)`` of ``captions`` with the checkpoint's text encoder.
+    """What the checkpoint's text tower reads for ``captions``.
+
+    Frozen features ``(K, F)`` (float32) of its text encoder, or, for a trained ``transformers`` tower, byte
+    ids ``(K, L)`` (int64).
 
     Pass them as ``text_features`` to :func:`zero_shot_predict` to classify several image sets against the
     same captions without encoding them again.
@@ -41,6 +47,10 @@ def caption_features(checkpoint, captions) -> np.ndarray:
     from nmtune.encoders import get_encoder
 
     ckpt = _as_checkpoint(checkpoint)
+    if ckpt.get("text_tower"):
+        from nmtune.pretrain.towers import tokenize_bytes
+
+        return tokenize_bytes([str(c) for c in captions], ckpt["text_tower"]["max_length"]).numpy()
     spec = ckpt["text_encoder"]
     encoder = get_encoder(spec["name"])
     if encoder.fingerprint != spec["fingerprint"]:
@@ -68,14 +78,14 @@ def zero_shot_predict(
     ----------
     checkpoint : path or dict
         A contrastive checkpoint (file or loaded dict).
-    images : ndarray of shape (N, H, W) or (N, H, W, 3)
-        Float in [0, 1] or ``uint8``; resized to the checkpoint's ``input_shape`` when it differs.
+    images : ndarray of shape (N, H, W) or (N, H, W, 3), or a list of image files
+        Float in [0, 1] or ``uint8``; prepared as the ``pretrained:`` encoder prepares them.
     captions : sequence of str, length C
         ``captions[k]`` is the text of class k.
     device : str, default="cpu"
     batch_size : int, default=512
-    text_features : ndarray of shape (C, F), optional
-        The frozen text encoder's features of ``captions``, when already computed.
+    text_features : ndarray, optional
+        :func:`caption_features` of ``captions``, when already computed.
 
     Returns
     -------
@@ -83,29 +93,32 @@ def zero_shot_predict(
         Predicted class indices in ``0..C-1``.
     """
     from nmtune._internal.device import resolve_device
-    from nmtune.pretrain.contrastive import build_text_tower
-    from nmtune.pretrain.encoder import backbone_from_checkpoint, to_gray_array
+    from nmtune.pretrain.encoder import backbone_from_checkpoint, prepare_batch
+    from nmtune.pretrain.towers import build_text_tower, text_tower_from_spec
 
     ckpt = _as_checkpoint(checkpoint)
     captions = [str(c) for c in captions]
     if len(captions) < 2:
         raise ValueError(f"Zero-shot classification needs at least 2 captions; received {captions!r}.")
     dev = resolve_device(device)
-    feats = (
-        caption_features(ckpt, captions) if text_features is None else np.asarray(text_features, np.float32)
-    )
+    feats = caption_features(ckpt, captions) if text_features is None else np.asarray(text_features)
     with torch.random.fork_rng(devices=[]):  # the throw-away initialisation leaves the global RNG alone
         image_proj = torch.nn.Linear(*ckpt["image_projection"]["weight"].T.shape)
-        text_proj = build_text_tower(feats.shape[1], image_proj.out_features, ckpt["text_hidden"])
+        if ckpt.get("text_tower"):
+            text_proj = text_tower_from_spec(ckpt["text_tower"])
+        else:
+            text_proj = build_text_tower(feats.shape[1], image_proj.out_features, ckpt["text_hidden"])
         backbone = backbone_from_checkpoint(ckpt).to(dev)
     image_proj.load_state_dict(ckpt["image_projection"], strict=True)
     text_proj.load_state_dict(ckpt["text_projection"], strict=True)
-    image_proj.to(dev), text_proj.to(dev)
-    t = torch.nn.functional.normalize(text_proj(torch.from_numpy(feats).to(dev)), dim=1)  # (C, E)
-    x = to_gray_array(np.asarray(images), tuple(int(s) for s in ckpt["input_shape"]), name="zero-shot")
+    image_proj.to(dev), text_proj.to(dev), text_proj.eval()
+    text_in = torch.from_numpy(feats if feats.dtype == np.int64 else feats.astype(np.float32)).to(dev)
+    t = torch.nn.functional.normalize(text_proj(text_in), dim=1)  # (C, E)
+    preprocessing = checkpoint_preprocessing(ckpt)
+    items = images if isinstance(images, np.ndarray) else list(images)
     preds = []
-    for i in range(0, len(x), batch_size):
-        xb = prepare_images(x[i : i + batch_size]).to(dev)  # (b, 1, H, W)
+    for i in range(0, len(items), batch_size):
+        xb = prepare_batch(items[i : i + batch_size], preprocessing, name="zero-shot").to(dev)  # (b, C, S, S)
         e = torch.nn.functional.normalize(image_proj(backbone(xb)), dim=1)  # (b, E)
         preds.append((e @ t.T).argmax(1).cpu())
     return torch.cat(preds).numpy().astype(np.int64) if preds else np.zeros(0, np.int64)

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from nmtune._internal.pool import imap_processes
 from nmtune.exceptions import require
 from nmtune.protocol.config import GridConfig, method_name_and_params
+from nmtune.protocol.cost import estimate_run_cost
 from nmtune.protocol.methods import build_estimator, get_method
 from nmtune.protocol.runner import RunSpec, run_one
 from nmtune.protocol.tasks import FeatureTask
 from nmtune.results import ResultsStore
+from nmtune.results.store import ReadOnlyStoreError
 
-__all__ = ["GridResult", "expand_grid", "run_grid", "execute"]
+__all__ = ["GridResult", "expand_grid", "run_grid", "execute", "grid_feature_tasks"]
 
 
 @dataclass(frozen=True)
@@ -118,15 +120,31 @@ def run_grid(
     -------
     GridResult
     """
-    if tasks is None:
-        from nmtune.protocol.feature_tasks import config_feature_tasks
-
-        tasks = config_feature_tasks(config, progress=progress)
+    file_tasks = None
+    if tasks is None:  # names and feature files are checked first: nothing is created for a wrong grid
+        file_tasks = _check_grid(config)
     own = not isinstance(store, ResultsStore)
+    # the store is opened (and a foreign, unreadable or unwritable one refused) before anything is encoded
     st = ResultsStore(store if store is not None else config.store) if own else store
     try:
-        st.set_meta("last_grid", config.to_dict())
+        if st.readonly and not st.done_ids():
+            raise ReadOnlyStoreError(
+                f"The results store {str(st.path)!r} is read-only and holds no finished run, so the grid cannot "
+                "store anything in it. Make it writable or point --store / store: at a writable path."
+            )
+        if tasks is None:
+            tasks = grid_feature_tasks(config, progress=progress, file_tasks=file_tasks)
         specs = expand_grid(config, tasks)
+        if st.readonly:
+            todo = {s.run_id for s in specs} - st.done_ids()
+            if todo:
+                raise ReadOnlyStoreError(
+                    f"The results store {str(st.path)!r} is read-only and {len(todo)} of the grid's "
+                    f"{len({s.run_id for s in specs})} runs are not in it yet. Make it writable, or copy it to a "
+                    "writable place and point --store / store: at the copy (its stored runs are reused)."
+                )
+        else:
+            st.set_meta("last_grid", config.to_dict())
         return execute(
             specs,
             tasks,
@@ -140,6 +158,51 @@ def run_grid(
     finally:
         if own:
             st.close()
+
+
+def _check_grid(config: GridConfig) -> list[FeatureTask]:
+    """Check a grid's names (nothing encoded) and read its feature files; returns its file tasks."""
+    if not config.encoder_suite_pairs() and not config.file_tasks:
+        raise ValueError(
+            "The grid names nothing to run: give encoders and suites, pairs, or file_tasks (feature files)."
+        )
+    if config.encoder_suite_pairs():
+        from nmtune.protocol.feature_tasks import check_grid_names
+
+        check_grid_names(config)
+    if not config.file_tasks:
+        return []
+    from nmtune.protocol.file_tasks import file_feature_tasks
+
+    return file_feature_tasks(config.file_tasks)
+
+
+def grid_feature_tasks(
+    config: GridConfig, *, progress: bool = True, file_tasks: list[FeatureTask] | None = None
+) -> list[FeatureTask]:
+    """Every feature task of a grid: its (encoder, suite) pairs through the cache, then its ``file_tasks``.
+
+    Parameters
+    ----------
+    config : GridConfig
+        The grid.
+    progress : bool
+        Progress bars while encoding.
+    file_tasks : list of FeatureTask, optional
+        The grid's file tasks when already read (else read now).
+
+    Returns
+    -------
+    list of FeatureTask
+    """
+    if file_tasks is None:
+        file_tasks = _check_grid(config)
+    tasks: list[FeatureTask] = []
+    if config.encoder_suite_pairs():
+        from nmtune.protocol.feature_tasks import config_feature_tasks
+
+        tasks.extend(config_feature_tasks(config, progress=progress))
+    return tasks + list(file_tasks)
 
 
 def execute(
@@ -196,14 +259,29 @@ def execute(
     done = store.done_ids()
     todo = [s for s in unique if s.run_id not in done]
     counts = {"done": 0, "failed": 0}
-    bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not progress or not todo, dynamic_ncols=True)
+    # the bar advances by each run's estimated cost, so its ETA does not extrapolate from the longest runs
+    costs = {s.run_id: estimate_run_cost(s, by_key[s.task_key]) for s in todo}
+    total = sum(costs.values()) or 1.0
+    bar = tqdm(
+        total=100.0,
+        desc="runs",
+        disable=not progress or not todo,
+        dynamic_ncols=True,
+        smoothing=0,  # the ETA from the average rate since the start: runs differ too much for a moving one
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]",
+    )
+    bar.set_postfix_str(f"0/{len(todo)} runs", refresh=False)
 
     def _store(record):
         store.put(record)
         counts[record["status"]] += 1
-        bar.update(1)
+        bar.update(100.0 * costs.get(record["run_id"], 0.0) / total)
         cfg = record["config"]
-        bar.set_postfix_str(f"{cfg['task']}/{cfg['method']} {record['status']}", refresh=False)
+        finished = counts["done"] + counts["failed"]
+        bar.set_postfix_str(
+            f"{finished}/{len(todo)} runs, last {cfg['task']}/{cfg['method']} {record['status']}",
+            refresh=False,
+        )
 
     try:
         if backend == "ray":
@@ -221,7 +299,7 @@ def execute(
             finally:
                 torch.set_num_threads(before)
         else:
-            todo = sorted(todo, key=lambda s: -_estimated_cost(s, by_key[s.task_key]))
+            todo = sorted(todo, key=lambda s: -costs[s.run_id])
             _run_processes(todo, by_key, _store, n_jobs, threads_per_run)
     finally:
         bar.close()
@@ -250,14 +328,6 @@ def _min_steps(method: str, params: dict, override: int | None) -> int | None:
     est = build_estimator(method, {k: v for k, v in params.items() if k != "min_steps"})
     value = params.get("min_steps", est.get_params().get("min_steps") if hasattr(est, "get_params") else None)
     return None if value is None else int(value)
-
-
-def _estimated_cost(spec: RunSpec, task: FeatureTask) -> float:
-    """A rough relative cost of a run, to start the longest runs first (fewer idle workers at the end)."""
-    method = get_method(spec.method)
-    n, d = task.X_train.shape
-    per_candidate = n * spec.fraction * d * (d if method.transforms else 1)
-    return per_candidate * max(1, len(method.candidates(spec.selection)))
 
 
 def limit_worker_threads(n_threads: int) -> None:

@@ -137,10 +137,11 @@ def make_task(name, X_train, y_train, evals, **kwargs) -> FeatureTask:
         Task name.
     X_train : array-like, shape (N, D)
         Training features.
-    y_train : array-like of int, shape (N,)
-        Training labels.
+    y_train : array-like of shape (N,)
+        Training labels: integers (kept as they are) or strings (coded 0..C-1 in sorted order, the class
+        names then default to them).
     evals : mapping of str to (X, y, kind)
-        Evaluation domains.
+        Evaluation domains (labels like the training labels).
     **kwargs
         Other :class:`FeatureTask` fields (``encoder``, ``suite``, ``class_names``, ...).
 
@@ -148,13 +149,37 @@ def make_task(name, X_train, y_train, evals, **kwargs) -> FeatureTask:
     -------
     FeatureTask
     """
+    y_train, to_codes, class_names = _label_codes(y_train, f"training labels of task {name!r}")
+    if class_names and "class_names" not in kwargs:
+        kwargs["class_names"] = class_names
     domains = tuple(
-        EvalDomain(n, np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64), kind)
+        EvalDomain(n, np.asarray(X, dtype=np.float32), to_codes(y, f"labels of domain {n!r}"), kind)
         for n, (X, y, kind) in evals.items()
     )
-    return FeatureTask(
-        name, np.asarray(X_train, dtype=np.float32), np.asarray(y_train, dtype=np.int64), domains, **kwargs
-    )
+    return FeatureTask(name, np.asarray(X_train, dtype=np.float32), y_train, domains, **kwargs)
+
+
+def _label_codes(y_train, what):
+    """Checked training labels as int64 codes, a function coding evaluation labels alike, the class names.
+
+    Integer labels are kept as they are; string labels become codes 0..C-1 in sorted order (their names the
+    class names), and evaluation labels must be classes of the training split.
+    """
+    from nmtune._internal.validation import check_labels
+
+    y = check_labels(y_train, what=what)
+    if y.dtype.kind == "i":
+        return y, lambda v, w: check_labels(v, what=w).astype(np.int64), ()
+    classes, codes = np.unique(y, return_inverse=True)
+
+    def to_codes(values, w):
+        v = check_labels(values, what=w).astype(str)
+        unknown = sorted(set(v.tolist()) - set(classes.tolist()))
+        if unknown:
+            raise ValueError(f"{w} hold classes absent from the training labels: {unknown[:5]}.")
+        return np.searchsorted(classes, v).astype(np.int64)
+
+    return codes.astype(np.int64), to_codes, tuple(str(c) for c in classes)
 
 
 def example_task(

@@ -51,6 +51,15 @@ def varying_fields(rows: list[dict]) -> tuple[str, ...]:
     )
 
 
+def _hashable(value):
+    """A dict or list as nested tuples (sorted items), so that it can be part of a dict key."""
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
 def json_key(value) -> str:
     """A hashable, order-stable form of a configuration value (lists and dicts included)."""
     import json

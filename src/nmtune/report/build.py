@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nmtune._internal.files import check_folder_path, ensure_folder
 from nmtune.report.aggregate import json_key, paired_differences, summarise, unit_rows, varying_fields
 from nmtune.report.figures import report_figures
 from nmtune.results import ResultsStore
@@ -26,11 +27,15 @@ class ReportPaths:
     markdown: Path
     html: Path
     figures: tuple[Path, ...]
+    skipped: tuple[str, ...] = ()  # run ids whose stored record could not be read (left out of the report)
 
 
-def _pm(mean, std) -> str:
+def _pm(mean, std, n_seeds: int = 2) -> str:
+    """``mean ± std`` in %; with one seed there is no spread to show: ``mean ± n/a``."""
     if mean is None:
         return "-"
+    if n_seeds < 2:
+        return f"{100 * mean:.2f} ± n/a"
     return f"{100 * mean:.2f} ± {100 * std:.2f}"
 
 
@@ -43,9 +48,14 @@ def _ci(d) -> str:
 def _value(v) -> str:
     if v is None:
         return "-"
+    if isinstance(v, tuple) and all(isinstance(x, tuple) and len(x) == 2 for x in v):
+        v = dict(v)  # per-method params, made hashable for the paired table
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
+
+
+_TABLE_METRICS = ("id_accuracy", "ood_accuracy", "id_macro_f1", "ood_macro_f1")
 
 
 def results_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
@@ -87,10 +97,7 @@ def results_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
                 *[_value(s.get(k)) for k in extra],
                 str(s["n_seeds"]),
                 str(s["n_tasks"]),
-                _pm(s["id_accuracy_mean"], s["id_accuracy_std"]),
-                _pm(s["ood_accuracy_mean"], s["ood_accuracy_std"]),
-                _pm(s["id_macro_f1_mean"], s["id_macro_f1_std"]),
-                _pm(s["ood_macro_f1_mean"], s["ood_macro_f1_std"]),
+                *[_pm(s[f"{m}_mean"], s[f"{m}_std"], s["n_seeds"]) for m in _TABLE_METRICS],
                 lsvr,
             ]
         )
@@ -177,7 +184,7 @@ def _per_task_table(rows):
         for kind in ("id", "ood"):
             v = vals.get(kind, [])
             cells.append(
-                _pm(float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0) if v else "-"
+                _pm(float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, len(v)) if v else "-"
             )
         body.append([*shown[key], str(len(set(vals["seeds"]))), *cells])
     return head, body
@@ -206,7 +213,8 @@ _INTRO = (
     "validation split of the training domain, never a target domain). `logreg` always picks C on that "
     "validation split.",
     "Methods: {methods}. Baselines for the paired differences: {baselines}.",
-    "Accuracies in %, mean ± sample std over seeds (each seed first averaged over the suite's tasks). ID/OOD = "
+    "Accuracies in %, mean ± sample std over seeds (each seed first averaged over the suite's tasks; `± n/a`: "
+    "one seed, no spread to show). ID/OOD = "
     "mean over the in-/out-of-distribution evaluation domains. Every method and setting stored is shown.",
     "Runs that differ in any configuration field (besides task and seed) are never averaged together; fields "
     "beyond the first six that vary get their own column.",
@@ -307,11 +315,17 @@ def build_report(
 
 
 def _build(st: ResultsStore, out: Path, figures: bool) -> ReportPaths:
-    records = st.records(spectra=figures)
+    check_folder_path(out, "report folder")  # a file in the way fails before anything is read
+    records = st.records(spectra=figures, errors="skip")
+    skipped = list(st.skipped) + [r["run_id"] for r in records if not isinstance(r.get("domains"), dict)]
+    records = [r for r in records if isinstance(r.get("domains"), dict)]
     n_failed = st.counts().get("failed", 0)
     if not records:
-        raise ValueError(f"The results store {st.path} holds no finished run; run a grid first (nmtune run).")
-    out.mkdir(parents=True, exist_ok=True)
+        why = f" ({len(skipped)} unreadable record(s) skipped: {', '.join(skipped[:5])})" if skipped else ""
+        raise ValueError(
+            f"The results store {st.path} holds no finished run{why}; run a grid first (nmtune run)."
+        )
+    ensure_folder(out, "report folder")
     rows = unit_rows(records)
     figs = report_figures(rows, records, out) if figures else []
     methods = sorted({r["method"] for r in rows})
@@ -321,9 +335,14 @@ def _build(st: ResultsStore, out: Path, figures: bool) -> ReportPaths:
         "baselines": ", ".join(b for b in BASELINES if b in methods) or "none present",
     }
     intro = [f"Results store: `{st.path}` ({len(records)} finished runs, {n_failed} failed)."]
+    if skipped:
+        intro.append(
+            f"{len(skipped)} stored record(s) could not be read and are left out: runs {', '.join(skipped)} "
+            "(delete them from the store and re-run the grid to recompute them)."
+        )
     intro += [x.format(**fill) for x in _INTRO]
     sections = _sections(rows)
     md_path, html_path = out / "report.md", out / "report.html"
     md_path.write_text(_markdown(intro, sections, figs), encoding="utf-8")
     html_path.write_text(_html(intro, sections, figs), encoding="utf-8")
-    return ReportPaths(md_path, html_path, tuple(p for p, _ in figs))
+    return ReportPaths(md_path, html_path, tuple(p for p, _ in figs), tuple(skipped))

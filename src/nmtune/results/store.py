@@ -11,13 +11,17 @@ Only one process (the grid's driver) writes; readers may open the file concurren
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ResultsStore", "INDEXED_COLUMNS"]
+from nmtune._internal.files import check_folder_path, ensure_folder
+
+__all__ = ["ResultsStore", "INDEXED_COLUMNS", "ReadOnlyStoreError", "CorruptRecordError"]
 
 #: Configuration fields copied into their own indexed columns (the rest stays in the JSON).
 INDEXED_COLUMNS = ("encoder", "suite", "task", "method", "selection", "fraction", "seed", "noise")
@@ -49,6 +53,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+#: ``PRAGMA application_id`` of an nmtune results store ("NMTU"): marks the file as ours.
+APPLICATION_ID = 0x4E4D5455
+_OUR_TABLES = {"runs", "meta"}
+_RUN_COLUMNS = {"run_id", "status", "config", "record"}
 
 
 def _check_store_path(path: Path, *, create: bool) -> None:
@@ -72,6 +80,58 @@ def _check_store_path(path: Path, *, create: bool) -> None:
         )
 
 
+def _writable(path: Path) -> bool:
+    """Whether the store file (or, for a new one, its nearest existing folder) can be written."""
+    if path.exists():
+        return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def _foreign(conn: sqlite3.Connection) -> str | None:
+    """Why an existing SQLite file is not an nmtune store (``None`` when it is one or is empty)."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if app_id == APPLICATION_ID or not tables:
+        return None
+    if app_id:
+        return f"it belongs to another application (application_id {app_id:#x}; tables {sorted(tables)})"
+    if not tables <= _OUR_TABLES:
+        return f"it holds tables of another application: {sorted(tables - _OUR_TABLES)}"
+    if "runs" in tables:
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
+        if not _RUN_COLUMNS <= columns:
+            return f"its table 'runs' lacks the columns {sorted(_RUN_COLUMNS - columns)} of an nmtune store"
+    return None  # a store written before stores were marked
+
+
+class CorruptRecordError(ValueError):
+    """A stored run record that cannot be read (edited, truncated or written by something else)."""
+
+
+def _parse_json(text):
+    if not isinstance(text, str | bytes):
+        raise TypeError(f"a {type(text).__name__} where JSON text was expected")
+    return json.loads(text)
+
+
+def _parse_record(body) -> dict:
+    """A stored record, checked to be a run record (a JSON object with its config)."""
+    rec = _parse_json(body)
+    if not isinstance(rec, dict) or not isinstance(rec.get("config"), dict):
+        raise ValueError("not a run record: a JSON object with a 'config' object was expected")
+    missing = [c for c in INDEXED_COLUMNS if c not in rec["config"]]
+    if missing:
+        raise ValueError(f"its config lacks {missing}")
+    return rec
+
+
+class ReadOnlyStoreError(PermissionError):
+    """A write to a results store that can only be read (its file or folder is not writable)."""
+
+
 class ResultsStore:
     """A results store backed by one SQLite file.
 
@@ -79,6 +139,15 @@ class ResultsStore:
     ----------
     path : str or path-like
         The database file (created with its parent folders when missing).
+    create : bool
+        Create the store when the file is missing or empty (else an error saying to run a grid first).
+    readonly : bool, optional
+        Open for reading only. Default: read-only exactly when the file (or its folder) is not writable; reading
+        then works (``nmtune report``, a grid whose runs are all stored) and every write raises a
+        :class:`ReadOnlyStoreError` saying what to do.
+
+    An SQLite file of another application is refused (nmtune never adds its tables to it): a store is marked
+    with ``PRAGMA application_id`` when created.
 
     Examples
     --------
@@ -86,20 +155,68 @@ class ResultsStore:
     >>> store.put(record); store.done_ids()  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path, *, create: bool = True):
+    def __init__(self, path: str | Path, *, create: bool = True, readonly: bool | None = None):
         self.path = Path(path)
+        self.skipped: list[str] = []  # run ids of unreadable records the last records(errors="skip") left out
         _check_store_path(self.path, create=create)
+        check_folder_path(self.path.parent, "folder of the results store")
+        self.readonly = (not _writable(self.path)) if readonly is None else bool(readonly)
+        if self.readonly and not (self.path.exists() and self.path.stat().st_size):
+            raise ReadOnlyStoreError(
+                f"Cannot create the results store {str(self.path)!r}: its folder is not writable. Give a path in a "
+                "writable folder (store: in the grid YAML, --store on the command line)."
+            )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.executescript(_SCHEMA)
+            self._conn = self._open_readonly() if self.readonly else self._open_writable()
         except sqlite3.DatabaseError as exc:
             raise ValueError(
                 f"Cannot use {str(self.path)!r} as a results store ({exc}). Give a writable .sqlite path in a "
                 "writable folder (store: in the grid YAML, --store on the command line)."
             ) from exc
+
+    def _open_writable(self) -> sqlite3.Connection:
+        ensure_folder(self.path.parent, "folder of the results store")
+        conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+        try:
+            self._refuse_foreign(conn)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.executescript(_SCHEMA)
+            if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        uri = self.path.resolve().as_uri()
+        last = None
+        for options in ("mode=ro", "mode=ro&immutable=1"):  # immutable: a WAL file cannot be opened beside it
+            conn = sqlite3.connect(f"{uri}?{options}", uri=True, timeout=30.0, isolation_level=None)
+            try:
+                self._refuse_foreign(conn)
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if "runs" not in tables:
+                    raise ValueError(
+                        f"{str(self.path)!r} holds no runs table; it is not an nmtune results store."
+                    )
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                last = exc
+            except BaseException:
+                conn.close()
+                raise
+        raise sqlite3.DatabaseError(f"cannot open it read-only: {last}")
+
+    def _refuse_foreign(self, conn: sqlite3.Connection) -> None:
+        why = _foreign(conn)
+        if why:
+            raise ValueError(
+                f"{str(self.path)!r} is an SQLite database but not an nmtune results store: {why}. nmtune will not "
+                "add its tables to it; point --store / store: at a new path (e.g. results.sqlite)."
+            )
 
     # -- writing -------------------------------------------------------------------------------------------
     def put(self, record: dict[str, Any]) -> None:
@@ -138,31 +255,45 @@ class ResultsStore:
         with self._transaction() as cur:
             cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
 
+    @contextmanager
     def _transaction(self):
+        """One write transaction; a read-only store or an SQLite failure is an ``OSError`` naming the store."""
+        if self.readonly:
+            raise ReadOnlyStoreError(
+                f"The results store {str(self.path)!r} is read-only (the file or its folder is not writable), so "
+                "nothing can be stored in it. Make it writable, or copy it to a writable place and point --store / "
+                "store: at the copy."
+            )
         conn = self._conn
-
-        class _Tx:
-            def __enter__(self_inner):
-                conn.execute("BEGIN IMMEDIATE")
-                return conn.cursor()
-
-            def __exit__(self_inner, exc_type, exc, tb):
-                conn.execute("ROLLBACK" if exc_type else "COMMIT")
-                return False
-
-        return _Tx()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise OSError(f"Cannot write to the results store {str(self.path)!r}: {exc}.") from exc
+        try:
+            yield conn.cursor()
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            conn.execute("ROLLBACK")
+            raise OSError(f"Cannot write to the results store {str(self.path)!r}: {exc}.") from exc
 
     # -- reading -------------------------------------------------------------------------------------------
     def done_ids(self) -> set[str]:
         """Run ids whose status is ``done`` (these are skipped when a grid is run again)."""
-        return {r[0] for r in self._conn.execute("SELECT run_id FROM runs WHERE status = 'done'")}
+        return {r[0] for r in self._query("SELECT run_id FROM runs WHERE status = 'done'")}
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         """The JSON value stored under ``key``."""
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        row = rows[0] if rows else None
         return json.loads(row[0]) if row else default
 
-    def records(self, *, status: str | None = "done", spectra: bool = False, **where: Any) -> list[dict]:
+    def records(
+        self, *, status: str | None = "done", spectra: bool = False, errors: str = "raise", **where: Any
+    ) -> list[dict]:
         """Stored records, optionally filtered on indexed columns (``method="nmtune"``).
 
         Parameters
@@ -171,6 +302,9 @@ class ResultsStore:
             Keep only this status (``None``: all).
         spectra : bool
             Also load the stored singular-value spectra (key ``spectra``).
+        errors : {"raise", "skip"}
+            A record that cannot be read (invalid JSON, not a run record) raises a :class:`CorruptRecordError`
+            naming its run id, or is skipped and its run id added to :attr:`skipped`.
         **where
             Equality filters on :data:`INDEXED_COLUMNS`.
 
@@ -179,6 +313,8 @@ class ResultsStore:
         list of dict
             In insertion order.
         """
+        if errors not in ("raise", "skip"):
+            raise ValueError(f"errors must be 'raise' or 'skip'; received {errors!r}.")
         bad = [k for k in where if k not in INDEXED_COLUMNS]
         if bad:
             raise ValueError(f"Cannot filter on {bad}; filterable columns: {', '.join(INDEXED_COLUMNS)}.")
@@ -189,12 +325,25 @@ class ResultsStore:
         for k, v in where.items():
             clauses.append(f"{k} = ?")
             args.append(v)
-        sql = "SELECT record, spectra FROM runs" + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
+        sql = "SELECT run_id, record, spectra FROM runs" + (
+            f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        )
         out = []
-        for body, spec in self._conn.execute(sql + " ORDER BY rowid", args):
-            rec = json.loads(body)
-            if spectra:
-                rec["spectra"] = json.loads(spec) if spec else {}
+        self.skipped = []
+        for run_id, body, spec in self._query(sql + " ORDER BY rowid", args):
+            try:
+                rec = _parse_record(body)
+                if spectra:
+                    rec["spectra"] = _parse_json(spec) if spec else {}
+            except (ValueError, TypeError) as exc:
+                if errors == "raise":
+                    raise CorruptRecordError(
+                        f"The record of run {run_id!r} in the results store {str(self.path)!r} cannot be read "
+                        f"({exc}). Delete it (ResultsStore(path).delete([{run_id!r}])) and re-run the grid to "
+                        "recompute it, or build the report without it (nmtune report skips unreadable records)."
+                    ) from exc
+                self.skipped.append(str(run_id))
+                continue
             out.append(rec)
         return out
 
@@ -202,11 +351,22 @@ class ResultsStore:
         return iter(self.records(status=None))
 
     def __len__(self) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+        return int(self._query("SELECT COUNT(*) FROM runs")[0][0])
 
     def counts(self) -> dict[str, int]:
         """Number of rows per status."""
-        return dict(self._conn.execute("SELECT status, COUNT(*) FROM runs GROUP BY status").fetchall())
+        return dict(self._query("SELECT status, COUNT(*) FROM runs GROUP BY status"))
+
+    def _query(self, sql: str, args=()) -> list[tuple]:
+        """Rows of a read; a damaged database is an ``OSError`` naming the store and what to do."""
+        try:
+            return self._conn.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise OSError(
+                f"Cannot read the results store {str(self.path)!r} ({exc}). If the file is damaged, check it with "
+                "`sqlite3 FILE 'PRAGMA integrity_check'` and recover it (`sqlite3 FILE .recover`), or start a new "
+                "store (its runs are recomputed)."
+            ) from exc
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` result (``"ok"`` when the file is sound)."""

@@ -82,8 +82,12 @@ def test_tiny_study_end_to_end_and_resume(tmp_path):
 
 
 def test_config_validation(tmp_path):
-    with pytest.raises(ValueError, match="Valid keys"):
+    with pytest.raises(ValueError, match="Did you mean 'gammas'"):
         load_study_config(None, gamas=(0.0,))
+    with pytest.raises(ValueError, match="lines 1 and 2"):  # the one loader: duplicate keys name both lines
+        path = tmp_path / "dup.yaml"
+        path.write_text("gammas: [0.0]\ngammas: [0.1]\n")
+        load_study_config(path)
     with pytest.raises(ValueError, match="gammas"):
         StudyConfig(pretrain={"noise": 0.1})
     with pytest.raises(ValueError, match="method"):

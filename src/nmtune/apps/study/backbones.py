@@ -1,9 +1,11 @@
 """The study's backbones: one checkpoint per (noise rate, pre-training seed), pre-trained when missing.
 
 A checkpoint in ``<out>/checkpoints/g<gamma>_s<seed>.pt`` is reused when its pre-training configuration is the
-one the study asks for; otherwise it is pre-trained (again) with :func:`nmtune.pretrain.pretrain` or
-:func:`nmtune.pretrain.pretrain_contrastive`. Each backbone is evaluated through the ``pretrained:`` encoder,
-under a label that carries its weights' fingerprint, so results of other weights are never mistaken for its own.
+one the study asks for (:func:`nmtune.pretrain.config_matches`: a checkpoint written before a config field
+existed matches when that field's default is asked for); otherwise it is pre-trained (again) with
+:func:`nmtune.pretrain.pretrain` or :func:`nmtune.pretrain.pretrain_contrastive`. Each backbone is evaluated
+through the ``pretrained:`` encoder, under a label that carries its weights' fingerprint, so results of other
+weights are never mistaken for its own.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def prepare_backbones(
     from tqdm.auto import tqdm
 
     from nmtune.encoders import get_encoder
-    from nmtune.pretrain import load_checkpoint
+    from nmtune.pretrain import config_matches, load_checkpoint
 
     (Path(out) / "checkpoints").mkdir(parents=True, exist_ok=True)
     out_list = []
@@ -83,7 +85,7 @@ def prepare_backbones(
     for gamma, seed in tqdm(models, desc="backbones", unit="model", disable=not progress):
         path = checkpoint_path(out, gamma, seed)
         pcfg = config.pretrain_config(gamma, seed)
-        if not (path.is_file() and load_checkpoint(path)["config"] == pcfg.to_dict()):
+        if not (path.is_file() and config_matches(load_checkpoint(path).get("config"), pcfg)):
             _pretrain_fn(config.objective)(pcfg, out=path, device=device, progress=progress)
         ckpt = load_checkpoint(path)
         encoder = get_encoder(f"pretrained:{path}")

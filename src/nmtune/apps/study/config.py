@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
-from nmtune._internal.files import read_yaml_mapping
 from nmtune._internal.validation import check_each, check_number
 
 __all__ = ["StudyConfig", "load_study_config", "list_study_presets", "OBJECTIVES", "PRETRAIN_DEFAULTS"]
@@ -159,31 +157,21 @@ class StudyConfig:
         return dataclasses.asdict(self)
 
 
+_PRESETS = "nmtune.configs.studies"
+
+
 def list_study_presets() -> list[str]:
     """Names of the study configurations packaged in ``nmtune/configs/studies``."""
-    from importlib import resources
+    from nmtune._internal.config import list_presets
 
-    root = resources.files("nmtune") / "configs" / "studies"
-    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
-
-
-def _study_config_path(path: str | os.PathLike) -> Path:
-    """A file path as given, or the packaged preset of that name; neither is an error listing the presets."""
-    p = Path(path)
-    if p.is_file():
-        return p
-    if str(path) in list_study_presets():
-        from importlib import resources
-
-        return Path(str(resources.files("nmtune") / "configs" / "studies" / f"{path}.yaml"))
-    raise FileNotFoundError(
-        f"No study configuration file {str(path)!r}. Give a YAML file path or a preset name: "
-        f"{', '.join(list_study_presets())}."
-    )
+    return list_presets(_PRESETS)
 
 
 def load_study_config(path: str | os.PathLike | None = None, **overrides) -> StudyConfig:
     """Read a YAML/JSON study config (a path or a preset name, or the defaults) and apply keyword overrides.
+
+    Read by the one configuration loader (:func:`nmtune._internal.config.load_config`): duplicate and unknown
+    keys are errors naming their line, values are coerced per field (``gammas: 0.1`` is ``(0.1,)``).
 
     Parameters
     ----------
@@ -198,13 +186,18 @@ def load_study_config(path: str | os.PathLike | None = None, **overrides) -> Stu
     StudyConfig
         A file written for an earlier version with ``downstream_seed: n`` reads as ``downstream_seeds: [n]``.
     """
-    from nmtune.pretrain import config_from_dict
+    from nmtune._internal.config import config_from_mapping, load_config, read_yaml
 
-    values = {}
     if path is not None:
-        values = read_yaml_mapping(_study_config_path(path), "study configuration")
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    if "downstream_seed" in values and "downstream_seeds" not in values:
-        values["downstream_seeds"] = [values.pop("downstream_seed")]
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    return config_from_dict(values, StudyConfig)
+        from nmtune._internal.config import _resolve_source
+
+        source = _resolve_source(path, _PRESETS, "study configuration")
+        values = read_yaml(source, "study configuration")
+        if "downstream_seed" in values and "downstream_seeds" not in values:
+            values = dict(values)
+            values["downstream_seeds"] = [values.pop("downstream_seed")]
+            given = {k: v for k, v in overrides.items() if v is not None}
+            return config_from_mapping(StudyConfig, {**values, **given}, where=str(source))
+    return load_config(
+        StudyConfig, path, presets_package=_PRESETS, overrides=overrides, what="study configuration"
+    )
