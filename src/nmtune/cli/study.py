@@ -12,7 +12,11 @@ def register(subparsers) -> None:
         help="YAML file of StudyConfig fields (unknown keys are errors), or a preset: glyphs-tiny, "
         "glyphs-contrastive, glyphs-gpu, fashion",
     )
-    p.add_argument("--out", default="study-noisy-pretrain", help="output folder (re-running resumes)")
+    p.add_argument(
+        "--out",
+        default="study-noisy-pretrain",
+        help="study folder: checkpoints/, features/, results.sqlite (re-running resumes), the report",
+    )
     p.add_argument(
         "--setup", choices=["glyphs", "fashion"], help="override: glyph (default) or Fashion-MNIST study"
     )
@@ -29,6 +33,18 @@ def register(subparsers) -> None:
         nargs="+",
         help="override: head methods, e.g. lp mlp nmtune nmtune-cv (a finished study keeps the heads it has)",
     )
+    p.add_argument(
+        "--group-folds",
+        choices=["require", "fallback", "none"],
+        help="override: group policy of heads that select on group folds (nmtune-cv on the glyph task): "
+        "require (default; a run fails when its training subset cannot give group folds), fallback "
+        "(stratified folds there, recorded) or none",
+    )
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only rewrite verdict.md, summary.json and the figures from the folder's results store",
+    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="pre-training device")
     p.add_argument(
         "--jobs",
@@ -44,9 +60,14 @@ def register(subparsers) -> None:
 
 def _run(args) -> int:
     import os
+    from pathlib import Path
 
-    from nmtune.pretrain.study import load_study_config, run_study
+    from nmtune.apps.study import load_study_config, report_study, run_study
 
+    if args.report_only:
+        report_study(args.out)
+        print((Path(args.out) / "verdict.md").read_text())
+        return 0
     if args.jobs < 0:
         raise ValueError(f"--jobs must be 0 (one per CPU core) or a positive count; received {args.jobs}.")
     n_jobs = args.jobs or (os.cpu_count() or 1)
@@ -58,8 +79,9 @@ def _run(args) -> int:
         seeds=args.seeds,
         fractions=args.fractions,
         methods=args.methods,
+        group_folds=args.group_folds,
     )
     result = run_study(config, args.out, progress=not args.no_progress, device=args.device, n_jobs=n_jobs)
-    print((__import__("pathlib").Path(args.out) / "verdict.md").read_text())
+    print((Path(args.out) / "verdict.md").read_text())
     print(f"wrote {args.out}/ (summary.json, verdict.md, figures) in {result['wall_time_s']:.0f} s")
     return 0

@@ -121,7 +121,7 @@ class _Prefixed:
 
 def _import_loaders() -> None:
     # Importing a loader module registers its names; Python imports each module once.
-    from nmtune.datasets import capped, corruptions, generic, glyphs, images, text  # noqa: F401
+    from nmtune.datasets import capped, corruptions, generic, glyphs, halves, images, text  # noqa: F401
 
 
 DATASETS = Registry("dataset", loaders=[_import_loaders])

@@ -1,5 +1,7 @@
 """Noisy pre-training of backbones (supervised or contrastive), from small CPU models to ImageNet-scale runs.
 
+The study built on these backbones is :mod:`nmtune.apps.study`.
+
 The names below load their modules on first use, so that ``nmtune --help`` and the architecture registry
 (:mod:`nmtune.pretrain.architectures`) do not import torch.
 """

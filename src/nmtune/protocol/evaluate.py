@@ -6,8 +6,6 @@ methods and ``Z = estimator.transform(X)`` (N, D') for heads that transform.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 __all__ = ["evaluate_domain", "macro_f1", "MAX_SPECTRUM"]
@@ -39,8 +37,8 @@ def macro_f1(y_true, y_pred) -> float:
 
 
 def evaluate_domain(
-    estimator, X, y, *, transforms: bool, max_spectrum: int = MAX_SPECTRUM
-) -> tuple[dict[str, Any], list[float]]:
+    estimator, X, y, *, transforms: bool, max_spectrum: int = MAX_SPECTRUM, return_predictions: bool = False
+):
     """Accuracy, macro-F1 and the spectrum (SVE, LSVR, RankMe) of a fitted classifier on one domain.
 
     Parameters
@@ -55,6 +53,8 @@ def evaluate_domain(
         Whether the spectrum is taken of ``estimator.transform(X)`` (MLP / NMTune heads) or of X itself.
     max_spectrum : int, default=MAX_SPECTRUM
         Number of leading normalised singular values returned.
+    return_predictions : bool, default=False
+        Also return the predicted labels (N,) (the ones the accuracy was computed from).
 
     Returns
     -------
@@ -62,6 +62,8 @@ def evaluate_domain(
         ``n``, ``accuracy``, ``macro_f1``, ``sve``, ``lsvr``, ``rankme``.
     spectrum : list of float
         The leading singular values divided by their sum (5 significant digits).
+    predictions : numpy.ndarray of shape (N,)
+        Only when ``return_predictions``: ``estimator.predict(X)``.
     """
     from nmtune.spectrum import metrics_from_singular_values, singular_values
 
@@ -81,4 +83,5 @@ def evaluate_domain(
     }
     total = s.sum()
     kept = s[:max_spectrum] / total if total > 0 else s[:max_spectrum]
-    return metrics, [float(f"{v:.5g}") for v in kept]
+    spectrum = [float(f"{v:.5g}") for v in kept]
+    return (metrics, spectrum, np.asarray(pred)) if return_predictions else (metrics, spectrum)

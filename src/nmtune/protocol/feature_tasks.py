@@ -17,23 +17,25 @@ __all__ = ["suite_feature_tasks", "config_feature_tasks"]
 
 
 def suite_feature_tasks(
-    encoder: str,
-    suite: str,
+    encoder,
+    suite,
     *,
     max_train: int | None = None,
     max_eval: int | None = None,
     tasks: tuple[str, ...] = (),
     device: str = "cpu",
     progress: bool = True,
+    cache=None,
+    label: str | None = None,
 ) -> list[FeatureTask]:
     """Feature tasks of a suite under an encoder, computed once and cached on disk.
 
     Parameters
     ----------
-    encoder : str
-        Encoder name (:func:`nmtune.encoders.get_encoder`).
-    suite : str
-        Suite name (:func:`nmtune.suites.get_suite`).
+    encoder : str or Encoder
+        Encoder name (:func:`nmtune.encoders.get_encoder`) or an encoder object.
+    suite : str or Suite
+        Suite name or path (:func:`nmtune.suites.get_suite`), or a :class:`nmtune.suites.Suite`.
     max_train, max_eval : int, optional
         Per-domain caps (stratified, seed 0) of the training and evaluation splits.
     tasks : tuple of str
@@ -42,6 +44,11 @@ def suite_feature_tasks(
         Device of the encoder.
     progress : bool
         Progress bars while encoding.
+    cache : FeatureCache, optional
+        Where features are cached (default: the user cache, :func:`nmtune.cache.default_cache_dir`).
+    label : str, optional
+        The ``encoder`` label of the tasks (it enters every run id); default the name given (or the encoder
+        object's ``name``).
 
     Returns
     -------
@@ -49,11 +56,15 @@ def suite_feature_tasks(
     """
     from nmtune.cache import get_features
     from nmtune.encoders import get_encoder
-    from nmtune.suites import get_suite
+    from nmtune.suites import Suite, get_suite
 
-    s = get_suite(suite)
+    s = suite if isinstance(suite, Suite) else get_suite(suite)
+    suite = s.name
     chosen = [t for t in s.tasks if not tasks or t.name in tasks]
-    enc = get_encoder(encoder)
+    enc = get_encoder(encoder) if isinstance(encoder, str) else encoder
+    encoder = label or (
+        encoder if isinstance(encoder, str) else enc.name
+    )  # a name stays as the user wrote it
     for t in chosen:
         if t.modality and enc.modality != t.modality:
             raise ValueError(
@@ -64,12 +75,22 @@ def suite_feature_tasks(
     out = []
     for t in chosen:
         tr = get_features(
-            enc, capped_name(t.train.dataset, max_train), t.train.split, device=device, progress=progress
+            enc,
+            capped_name(t.train.dataset, max_train),
+            t.train.split,
+            cache=cache,
+            device=device,
+            progress=progress,
         )
         evals = []
         for d in t.evals:
             f = get_features(
-                enc, capped_name(d.data.dataset, max_eval), d.data.split, device=device, progress=progress
+                enc,
+                capped_name(d.data.dataset, max_eval),
+                d.data.split,
+                cache=cache,
+                device=device,
+                progress=progress,
             )
             evals.append(EvalDomain(d.name, f.X, np.asarray(f.y, dtype=np.int64), d.kind))
         out.append(

@@ -25,10 +25,16 @@ from nmtune.protocol.evaluate import evaluate_domain
 from nmtune.protocol.methods import build_estimator, get_method
 from nmtune.protocol.tasks import FeatureTask
 
-__all__ = ["RunSpec", "run_one", "library_versions", "PROTOCOL_VERSION"]
+__all__ = ["RunSpec", "run_one", "training_rows", "library_versions", "PROTOCOL_VERSION", "GROUP_FOLDS"]
 
 #: Bumped when a change to the protocol makes old results incomparable (it enters every run id).
 PROTOCOL_VERSION = 2  # 2: heads train for at least ``min_steps`` optimiser steps
+
+#: What a run does with the training rows' groups (source sub-domains) when its method selects on group folds
+#: (``nmtune-cv``): ``"require"`` (default) passes them and the run fails, saying so, when group-aware folds
+#: are impossible for its training subset; ``"fallback"`` selects on stratified folds in that case (the record
+#: says ``group_folds: false``); ``"none"`` never passes groups.
+GROUP_FOLDS = ("require", "fallback", "none")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,9 @@ class RunSpec:
         Per-domain caps applied when the task was built.
     pretrain_noise : float or None
         Pre-training noise ratio of the encoder, when known.
+    group_folds : {"require", "fallback", "none"}
+        Group policy of methods that select on group folds (:data:`GROUP_FOLDS`); enters the identity only
+        when it is not the default.
     """
 
     encoder: str
@@ -81,6 +90,13 @@ class RunSpec:
     max_train: int | None = None
     max_eval: int | None = None
     pretrain_noise: float | None = None
+    group_folds: str = "require"
+
+    def __post_init__(self) -> None:
+        if self.group_folds not in GROUP_FOLDS:
+            from nmtune.exceptions import unknown_name_error
+
+            raise unknown_name_error("group_folds policy", self.group_folds, GROUP_FOLDS)
 
     def config(self) -> dict[str, Any]:
         """The identifying configuration (JSON-serialisable; excludes ``device``)."""
@@ -89,6 +105,8 @@ class RunSpec:
         cfg["params"] = {k: v for k, v in self.params}
         if not cfg["params"]:
             cfg.pop("params")  # runs without per-method params keep the identity they always had
+        if cfg["group_folds"] == "require":
+            cfg.pop("group_folds")  # the default policy keeps the identity runs had before it was an option
         cfg["fraction"] = float(cfg["fraction"])
         cfg["noise"] = float(cfg["noise"])
         cfg["protocol_version"] = PROTOCOL_VERSION
@@ -195,8 +213,10 @@ def run_one(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
         evaluation
         domain: kind, n, accuracy, macro_f1, sve, lsvr, rankme), ``id_accuracy``/``ood_accuracy`` (means over
         domains of that kind, None when absent), ``fit_seconds``, ``selected``, ``selection_scores``,
-        ``n_train``,
-        ``noise_report``, ``spectra`` (normalised singular values per domain), ``versions``, ``finished_at``.
+        ``n_train``, ``noise_report``, ``spectra`` (normalised singular values per domain), ``predictions``
+        (per domain: ``pred`` and ``true`` class index of every test row, packed by
+        :func:`nmtune.protocol.predictions.pack_labels`), ``group_folds`` (methods that select on groups, when
+        the task has them: whether group folds were used), ``versions``, ``finished_at``.
     """
     record: dict[str, Any] = {
         "run_id": spec.run_id,
@@ -214,14 +234,57 @@ def run_one(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
     return record
 
 
-def _execute(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
+def training_rows(task: FeatureTask, spec: RunSpec) -> np.ndarray:
+    """Indices of the training rows a run uses: :func:`nmtune.datasets.stratified_fraction` of the task.
+
+    The one fraction rule of nmtune (``nmtune run`` and the study alike): class ``c`` keeps
+    ``max(1, floor(fraction * n_c + 0.5))`` of its rows, drawn with the run's seed, nested across fractions.
+
+    Parameters
+    ----------
+    task : FeatureTask
+        The task (its training labels, shape (N,)).
+    spec : RunSpec
+        Uses ``fraction`` and ``seed``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 sorted row indices, shape (M,).
+    """
     from nmtune.datasets import stratified_fraction
+
+    return stratified_fraction(task.y_train, spec.fraction, spec.seed)
+
+
+def _fit_groups(est, y, groups, spec: RunSpec):
+    """The ``groups`` to pass to ``est.fit`` under the run's policy, and whether group folds are used."""
+    if spec.group_folds == "none":
+        return None, False
+    make_folds = getattr(est, "make_folds", None)
+    if make_folds is None:
+        return groups, True
+    try:
+        make_folds(y, groups)
+    except ValueError as exc:
+        if spec.group_folds == "fallback":
+            return None, False
+        raise ValueError(
+            f"Run {spec.task}/{spec.method} (fraction {spec.fraction:g}): group-aware selection folds are "
+            f"impossible for this training subset ({exc}). Use a larger fraction, or the group policy "
+            "'fallback' (stratified folds where groups cannot be used; the record says so) or 'none'."
+        ) from exc
+    return groups, True
+
+
+def _execute(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
     from nmtune.noise import symmetric_noise
+    from nmtune.protocol.predictions import pack_labels
 
     if task.key != spec.task_key:
         raise ValueError(f"RunSpec is for task {spec.task_key} but received task {task.key}.")
     method = get_method(spec.method)
-    idx = stratified_fraction(task.y_train, spec.fraction, spec.seed)
+    idx = training_rows(task, spec)
     X = np.ascontiguousarray(task.X_train[idx], dtype=np.float32)  # (M, D)
     y_clean = np.asarray(task.y_train[idx], dtype=np.int64)
     noise_report = None
@@ -236,24 +299,28 @@ def _execute(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
         }
     selected, scores = _select(spec, X, y)
     est = _estimator(method, spec, selected)
-    fit_kw = {}
+    fit_kw, group_folds = {}, None
     if task.groups_train is not None and _takes_groups(est):
-        fit_kw["groups"] = np.asarray(task.groups_train)[idx]  # source sub-domains, for group-aware selection
+        groups = np.asarray(task.groups_train)[idx]  # source sub-domains, for group-aware selection
+        fit_kw["groups"], group_folds = _fit_groups(est, y, groups, spec)
     t0 = time.perf_counter()
     est.fit(X, y, **fit_kw)
     fit_seconds = time.perf_counter() - t0
     if hasattr(est, "best_params_"):  # a method that selects on its own (nmtune-cv): what it chose
         selected = {**selected, "inner": dict(est.best_params_), "inner_score": float(est.best_score_)}
-    domains, spectra = {}, {}
+    domains, spectra, predictions = {}, {}, {}
     for d in task.evals:
-        metrics, spectra[d.name] = evaluate_domain(est, d.X, d.y, transforms=method.transforms)
+        metrics, spectra[d.name], pred = evaluate_domain(
+            est, d.X, d.y, transforms=method.transforms, return_predictions=True
+        )
         domains[d.name] = {"kind": d.kind, **metrics}
+        predictions[d.name] = {"pred": pack_labels(pred), "true": pack_labels(d.y)}
 
     def _mean(kind):
         vals = [m["accuracy"] for m in domains.values() if m["kind"] == kind]
         return float(np.mean(vals)) if vals else None
 
-    return {
+    out = {
         "domains": domains,
         "id_accuracy": _mean("id"),
         "ood_accuracy": _mean("ood"),
@@ -264,4 +331,8 @@ def _execute(task: FeatureTask, spec: RunSpec) -> dict[str, Any]:
         "noise_report": noise_report,
         "spectra": spectra,
         "task_meta": dict(task.meta),
+        "predictions": predictions,
     }
+    if group_folds is not None:
+        out["group_folds"] = group_folds
+    return out

@@ -18,7 +18,15 @@ import numpy as np
 
 from nmtune._internal.stats import t_interval
 
-__all__ = ["unit_rows", "summarise", "paired_differences", "t_interval", "setting_fields", "varying_fields"]
+__all__ = [
+    "unit_rows",
+    "unit_means",
+    "summarise",
+    "paired_differences",
+    "t_interval",
+    "setting_fields",
+    "varying_fields",
+]
 
 #: Setting fields every table shows; any other configuration field that varies gets a column of its own.
 GROUP = ("encoder", "suite", "method", "selection", "fraction", "noise")
@@ -81,37 +89,104 @@ def unit_rows(records: Iterable[dict]) -> list[dict]:
     return rows
 
 
-def summarise(rows: list[dict], metrics=("id_accuracy", "ood_accuracy")) -> list[dict]:
-    """Mean +- std over seeds per setting (the whole configuration except task and seed).
+def _hashable(value):
+    """A value usable in a dict key: mappings become sorted tuples of pairs, lists tuples (recursively)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
 
-    Each seed's value is first averaged over the suite's tasks; std is the sample std over seeds (0 for
-    one seed).
+
+def _grouping(rows: list[dict], exclude) -> tuple[str, ...]:
+    """Setting fields of ``rows`` (GROUP first, then the others sorted) minus ``exclude``."""
+    keys = {k for r in rows for k in r if k not in METRICS and k not in exclude}
+    return (*[k for k in GROUP if k in keys], *sorted(keys - set(GROUP)))
+
+
+def unit_means(
+    rows: list[dict], metric: str, *, unit: str = "seed", within=("task",), ignore=()
+) -> tuple[dict, dict]:
+    """One value of ``metric`` per (setting, unit of replication): the mean of the unit's rows.
+
+    Parameters
+    ----------
+    rows : list of dict
+        :func:`unit_rows` (or rows with the same fields, e.g. extra study fields).
+    metric : str
+        A field of the rows (rows where it is None are left out).
+    unit : str, default="seed"
+        The field that names the unit of replication.
+    within : tuple of str, default=("task",)
+        Fields averaged within a unit (never units themselves: tasks, head seeds nested in a unit, ...).
+    ignore : tuple of str, default=()
+        Fields that neither define a setting nor a unit (e.g. an encoder label that differs per unit).
+
+    Returns
+    -------
+    values : dict
+        ``setting key -> {unit value: mean over the unit's rows}``; a setting key is a tuple of the JSON forms
+        of the setting fields' values.
+    settings : dict
+        ``setting key -> {field: value}``.
+    """
+    fields = _grouping(rows, {unit, *within, *ignore})
+    per: dict = defaultdict(lambda: defaultdict(list))
+    settings: dict = {}
+    for r in rows:
+        if r.get(metric) is None:
+            continue
+        g = tuple(json_key(r.get(k)) for k in fields)
+        settings[g] = {k: r.get(k) for k in fields}
+        per[g][r.get(unit)].append(float(r[metric]))
+    return {g: {u: float(np.mean(v)) for u, v in units.items()} for g, units in per.items()}, settings
+
+
+def summarise(
+    rows: list[dict],
+    metrics=("id_accuracy", "ood_accuracy"),
+    *,
+    unit: str = "seed",
+    within=("task",),
+    ignore=(),
+) -> list[dict]:
+    """Mean +- std over units of replication per setting (the whole configuration except task and seed).
+
+    Each unit's value is first averaged over its rows (by default: a seed's value over the suite's tasks);
+    std is the sample std over units (0 for one unit).
+
+    Parameters
+    ----------
+    rows : list of dict
+        :func:`unit_rows`.
+    metrics : sequence of str
+        Fields to summarise.
+    unit, within, ignore
+        As :func:`unit_means` (default: the seed is the unit, tasks are averaged within it).
 
     Returns
     -------
     list of dict
-        Setting fields, ``n_seeds``, ``n_tasks`` and ``<metric>_mean`` / ``<metric>_std`` per metric.
+        Setting fields, ``n_seeds`` (the number of units), ``n_tasks``, ``unit`` and ``<metric>_mean`` /
+        ``<metric>_std`` per metric.
     """
-    fields = setting_fields(rows)
-    per_seed: dict = defaultdict(lambda: defaultdict(list))
-    tasks: dict = defaultdict(set)
+    fields = _grouping(rows, {unit, *within, *ignore})
+    groups: dict = defaultdict(list)
     values: dict = {}
     for r in rows:
         g = tuple(json_key(r.get(k)) for k in fields)
         values[g] = {k: r.get(k) for k in fields}
-        per_seed[g][r["seed"]].append(r)
-        tasks[g].add(r["task"])
+        groups[g].append(r)
     out = []
-    for g in sorted(per_seed):
+    for g in sorted(groups):
+        rs = groups[g]
         row = dict(values[g])
-        row["n_seeds"] = len(per_seed[g])
-        row["n_tasks"] = len(tasks[g])
+        row["n_seeds"] = len({json_key(r.get(unit)) for r in rs})
+        row["n_tasks"] = len({r.get("task") for r in rs})
+        row["unit"] = unit
         for m in metrics:
-            seed_vals = []
-            for runs in per_seed[g].values():
-                vals = [x[m] for x in runs if x.get(m) is not None]
-                if vals:
-                    seed_vals.append(float(np.mean(vals)))
+            per_unit = next(iter(unit_means(rs, m, unit=unit, within=within, ignore=ignore)[0].values()), {})
+            seed_vals = list(per_unit.values())
             row[f"{m}_mean"] = float(np.mean(seed_vals)) if seed_vals else None
             row[f"{m}_std"] = (
                 float(np.std(seed_vals, ddof=1)) if len(seed_vals) > 1 else (0.0 if seed_vals else None)
@@ -124,25 +199,50 @@ def summarise(rows: list[dict], metrics=("id_accuracy", "ood_accuracy")) -> list
 METHOD_FIELDS = ("method", "min_steps", "params")
 
 
-def paired_differences(rows: list[dict], method: str, baseline: str, metric: str) -> dict | None:
-    """Mean of ``metric(method) - metric(baseline)`` within each setting, with a 95 % t-interval over seeds.
+def paired_differences(
+    rows: list[dict],
+    method: str,
+    baseline: str,
+    metric: str,
+    *,
+    unit: str = "seed",
+    within=("task",),
+    ignore=(),
+) -> dict | None:
+    """Mean of ``metric(method) - metric(baseline)`` within each setting, with a 95 % t-interval over units.
 
     Runs are matched on every configuration field except the method's own (its name, step budget and
-    per-method params): same task, seed, fraction, noise, epochs, caps, ... Per seed the matched differences are
-    averaged over the tasks; the interval is a Student-t interval of the mean over seeds (NaN bounds with one
-    seed). Returns None when nothing matches.
+    per-method params): same task, seed, fraction, noise, epochs, caps, ... Per unit of replication the matched
+    differences are averaged (by default: per seed over the tasks); the interval is a Student-t interval of the
+    mean over units (NaN bounds with one unit). Returns None when nothing matches.
+
+    Parameters
+    ----------
+    rows : list of dict
+        :func:`unit_rows`.
+    method, baseline : str
+        The two methods.
+    metric : str
+        The field compared.
+    unit : str, default="seed"
+        The field naming the unit of replication (the noisy pre-training study: the pre-training seed).
+    within : tuple of str, default=("task",)
+        Fields whose differences are averaged within a unit (tasks; in the study also fractions, head seeds).
+    ignore : tuple of str, default=()
+        Fields matched on but not part of the setting (e.g. an encoder label that differs per unit).
 
     Returns
     -------
     dict or None
-        Mapping ``cell -> {"n", "n_tasks", "mean", "lo", "hi", "wins", "unit"}``; ``cell`` is a tuple of
-        ``(field, value)`` pairs: the setting, the method's variant fields and the baseline's (prefixed
-        ``baseline_``). ``n`` is the number of seeds, ``wins`` the seeds where the method is higher, ``unit``
-        ``"seed"``.
+        Mapping ``cell -> {"n", "n_tasks", "mean", "lo", "hi", "wins", "unit", "values"}``; ``cell`` is a tuple
+        of ``(field, value)`` pairs: the setting, the method's variant fields and the baseline's (prefixed
+        ``baseline_``). ``n`` is the number of units, ``wins`` the units where the method is higher, ``unit``
+        the unit's field name and ``values`` the per-unit mean difference (``{unit value: d}``).
     """
-    fields = [k for k in setting_fields(rows) if k not in METHOD_FIELDS]
+    fields = [k for k in _grouping(rows, {"task", "seed"}) if k not in METHOD_FIELDS]
     variant = [k for k in METHOD_FIELDS[1:] if any(k in r for r in rows)]
     match = (*fields, "task", "seed")
+    cell_fields = [k for k in fields if k not in {unit, *within, *ignore}]
     index: dict = defaultdict(list)
     for r in rows:
         if r["method"] == baseline:
@@ -157,19 +257,20 @@ def paired_differences(rows: list[dict], method: str, baseline: str, metric: str
             if b.get(metric) is None:
                 continue
             items = (
-                *((k, r.get(k)) for k in fields),
-                *((k, r.get(k)) for k in variant),
-                *((f"baseline_{k}", b.get(k)) for k in variant),
+                *((k, _hashable(r.get(k))) for k in cell_fields),
+                *((k, _hashable(r.get(k))) for k in variant),
+                *((f"baseline_{k}", _hashable(b.get(k))) for k in variant),
             )
             cell = tuple(json_key(v) for _, v in items)
-            cells[cell] = tuple((k, _hashable(v)) for k, v in items)  # per-method params are dicts
-            per_cell[cell][r["seed"]].append(r[metric] - b[metric])
+            cells[cell] = items
+            per_cell[cell][r.get(unit)].append(r[metric] - b[metric])
             tasks[cell].add(r["task"])
     if not per_cell:
         return None
     out = {}
     for cell in sorted(per_cell):
-        d = [float(np.mean(v)) for v in per_cell[cell].values()]  # one value per seed
+        values = {u: float(np.mean(v)) for u, v in per_cell[cell].items()}  # one value per unit
+        d = list(values.values())
         m, lo, hi = t_interval(d)
         out[cells[cell]] = {
             "n": len(d),
@@ -178,6 +279,7 @@ def paired_differences(rows: list[dict], method: str, baseline: str, metric: str
             "lo": lo,
             "hi": hi,
             "wins": int(sum(x > 0 for x in d)),
-            "unit": "seed",
+            "unit": unit,
+            "values": values,
         }
     return out
