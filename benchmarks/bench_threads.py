@@ -56,7 +56,7 @@ def main() -> None:
 
     import torch
 
-    from nmtune._internal.threads import available_cores, busy_cores, pick_threads
+    from nmtune.heads.threads import available_cores, busy_cores, pick_threads
 
     rng = np.random.default_rng(0)
     centers = rng.normal(scale=2.0, size=(args.classes, args.dim))

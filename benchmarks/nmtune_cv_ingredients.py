@@ -1,4 +1,7 @@
-"""Ingredient ablation of NMTuneCV from the records of ``eval_nmtune_cv.py --ablation`` (no refitting).
+"""Ingredient ablation of NMTuneCV from the JSONL records of ``eval_nmtune_cv.py --ablation`` (no refitting).
+
+That script was replaced by the ``eval-nmtune-cv`` presets (``nmtune run``), which do not refit every candidate;
+its records (and the script itself: ``git show ed26592:benchmarks/eval_nmtune_cv.py``) are what this reads.
 
 Each ``nmtune-cv`` record of an ``--ablation`` run holds every candidate's mean validation score on the training
 folds (``cv_scores``) and, for information, its test accuracies when refitted on the whole training split
@@ -18,17 +21,27 @@ Usage: python benchmarks/nmtune_cv_ingredients.py [--pool] RECORDS.jsonl [...]
 """
 
 import argparse
-import sys
+import json
+import re
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from eval_nmtune_cv import load_records  # noqa: E402
+from nmtune.heads.selection import select_candidate, simplicity_order
+from nmtune.report import t_interval
 
-from nmtune._internal.stats import t_interval  # noqa: E402
-from nmtune.heads._candidates import simplicity_order  # noqa: E402
-from nmtune.heads.cv import select_candidate  # noqa: E402
+
+def load_records(paths, pool=False):
+    """Records of JSONL files; ``pool``: backbones that differ only in a trailing ``_s<k>`` become one source."""
+    rows = [json.loads(line) for path in paths for line in Path(path).read_text().splitlines()]
+    if pool:
+        for r in rows:
+            pooled = re.sub(r"_s(\d+)$", "_s*", r["source"])
+            if pooled != r["source"]:
+                r["seed"] = f"{r['source'].rsplit('_s', 1)[1]}/{r['seed']}"  # unit: (backbone, seed)
+                r["source"] = pooled
+    return rows
+
 
 #: Candidate subsets: name -> which candidate names stay in the family.
 INGREDIENTS = {
@@ -44,14 +57,14 @@ INGREDIENTS = {
 
 
 def pick(record, keep):
-    """The candidate NMTuneCV's default rule selects from the kept ones (:func:`nmtune.heads.cv.select_candidate`
+    """The candidate NMTuneCV's default rule selects from the kept ones (:func:`nmtune.heads.selection.select_candidate`
     on the stored mean scores: the highest, first on ties)."""
     names = [n for n in record["cv_scores"] if keep(n)]
     return names[select_candidate([[record["cv_scores"][n]] for n in names], range(len(names)))]
 
 
 def one_se_pick(record):
-    """NMTuneCV's ``selection="one-se"`` rule (:func:`nmtune.heads.cv.select_candidate`) on the stored fold scores."""
+    """NMTuneCV's ``selection="one-se"`` rule (:func:`nmtune.heads.selection.select_candidate`) on fold scores."""
     names = list(record["cv_folds"])
     scores = [record["cv_folds"][n] for n in names]
     return names[select_candidate(scores, simplicity_order(names), "one-se")]

@@ -214,3 +214,48 @@ def test_the_cycle_check_sees_function_level_and_relative_imports(tmp_path):
     assert _cycles(_module_edges(pkg)) == [
         {"nmtune.sub.a", "nmtune.sub.b"}
     ]  # c <-> d is registration by import
+
+
+# --- benchmarks and scripts use the public library only -----------------------------------------------------------
+
+OUTSIDE = [ROOT.parents[1] / "benchmarks", ROOT.parents[1] / "scripts"]
+
+
+def _private_imports(path: Path) -> list[str]:
+    """``file:line name`` of every import of a private part of nmtune (a module or name starting with ``_``)."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name.split(".")[0] == "nmtune"]
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and (node.module or "").split(".")[0] == "nmtune"
+        ):
+            names = [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            if any(part.startswith("_") and not part.startswith("__") for part in name.split(".")):
+                out.append(f"{path.name}:{node.lineno} {name}")
+    return out
+
+
+def test_benchmarks_and_scripts_import_no_private_part_of_nmtune():
+    files = [p for folder in OUTSIDE if folder.is_dir() for p in sorted(folder.glob("*.py"))]
+    assert files, "no benchmark found: the check would pass vacuously"
+    bad = [hit for p in files for hit in _private_imports(p)]
+    assert not bad, "private imports (use the public API, or make the piece public):\n" + "\n".join(bad)
+
+
+def test_the_private_import_check_sees_modules_and_names(tmp_path):
+    code = (
+        "import nmtune.heads._persist\nfrom nmtune.heads import _persist\nfrom nmtune._internal.stats import t\n"
+        "def f():\n    from nmtune.heads.cv import select_candidate\n    from nmtune import __version__\n"
+    )
+    (tmp_path / "b.py").write_text(code)
+    assert [h.split()[1] for h in _private_imports(tmp_path / "b.py")] == [
+        "nmtune.heads._persist",
+        "nmtune.heads._persist",
+        "nmtune._internal.stats.t",
+    ]

@@ -19,7 +19,14 @@ from sklearn.model_selection import StratifiedKFold
 
 from nmtune._internal.validation import check_random_state
 
-__all__ = ["group_class_folds", "stratified_folds", "selection_folds", "resolve_folds", "check_folds"]
+__all__ = [
+    "group_class_folds",
+    "stratified_folds",
+    "selection_folds",
+    "SelectionFolds",
+    "resolve_folds",
+    "check_folds",
+]
 
 
 def _check_ys(y, groups=None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -179,6 +186,38 @@ def selection_folds(
     if groups is None:
         return stratified_folds(y, n_splits, random_state)
     return group_class_folds(y, groups, n_splits, random_state)
+
+
+class SelectionFolds:
+    """A scikit-learn splitter that gives :func:`selection_folds`: NMTuneCV's folds, for another estimator.
+
+    ``split(X, y, groups)`` holds out whole groups when ``groups`` is given, stratified folds otherwise, exactly as
+    ``NMTuneCV(cv=n_splits, random_state=random_state)`` does, so that a baseline can pick its own
+    hyper-parameters on the same folds (the head ``logreg-gcv``).
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        (Largest) number of folds.
+    random_state : int or None, default=None
+        Seeds the fold assignment.
+    """
+
+    def __init__(self, n_splits: int = 5, random_state=None):
+        self.n_splits = n_splits
+        self.random_state = random_state
+
+    def split(self, X, y, groups=None):
+        """Yield ``(train_indices, validation_indices)`` for labels ``y`` (N,) and ``groups`` (N,) or None."""
+        y_enc = np.unique(np.asarray(y), return_inverse=True)[1]
+        yield from selection_folds(y_enc, groups, int(self.n_splits), self.random_state)
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """The largest number of folds (fewer when the classes or groups do not allow as many)."""
+        return int(self.n_splits)
+
+    def __repr__(self) -> str:
+        return f"SelectionFolds(n_splits={self.n_splits!r}, random_state={self.random_state!r})"
 
 
 def check_folds(folds, y) -> list[tuple[np.ndarray, np.ndarray]]:

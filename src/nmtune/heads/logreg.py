@@ -23,7 +23,7 @@ from nmtune._internal.validation import check_number, seed_from_random_state
 
 from . import _persist
 from ._data import refuse_fit_params, validate_X, validate_y
-from .folds import resolve_folds
+from .folds import SelectionFolds, resolve_folds
 from .registry import register_head
 
 __all__ = ["LogReg", "LogRegCV", "LOGREG_CS"]
@@ -291,7 +291,7 @@ class LogRegCV(_LinearHead):
 
             seed = None if self.random_state is None else seed_from_random_state(self.random_state) % 2**32
             splitter = StratifiedKFold(int(self.cv), shuffle=True, random_state=seed)
-            return resolve_folds(splitter, y_enc, groups)
+            return resolve_folds(splitter, y_enc)  # stratified: groups play no part (and would warn)
         return resolve_folds(self.cv, y_enc, groups)
 
     def _saved_params(self) -> dict:
@@ -334,8 +334,28 @@ register_head(
     LogReg,
     description="standardised logistic regression (L-BFGS, L2 of inverse strength C, default 1)",
 )
+
+
+def logreg_gcv(*, Cs=LOGREG_CS, cv=5, max_iter=2000, random_state=None, n_threads=None) -> LogRegCV:
+    """:class:`LogRegCV` that picks C on NMTuneCV's folds (:class:`nmtune.heads.folds.SelectionFolds`).
+
+    With ``groups`` in ``fit`` its folds hold out whole source sub-domains, the same folds as
+    ``NMTuneCV(cv=cv, random_state=random_state)``; without, stratified folds. A saved file keeps the number of
+    folds (``cv``), not the splitter.
+    """
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+        cv = SelectionFolds(int(cv), random_state)
+    return LogRegCV(Cs=Cs, cv=cv, max_iter=max_iter, random_state=random_state, n_threads=n_threads)
+
+
 register_head(
     "logreg-cv",
     LogRegCV,
     description="standardised logistic regression, C from 0.01 to 100 picked by stratified 5-fold CV",
+)
+register_head(
+    "logreg-gcv",
+    logreg_gcv,
+    cls=LogRegCV,
+    description="standardised logistic regression, C picked on NMTuneCV's group-aware folds",
 )

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SELECTIONS", "select_candidate", "fold_scores", "cv_results"]
+from ._candidates import simplicity_order
+
+__all__ = ["SELECTIONS", "select_candidate", "simplicity_order", "fold_scores", "cv_results"]
 
 #: The selection rules of :class:`nmtune.heads.NMTuneCV` (its ``selection`` parameter).
 SELECTIONS = ("best", "one-se")

@@ -4,41 +4,73 @@ A preset (``nmtune/configs/pretrain/<name>.yaml``, or any YAML file of the same 
 (``supervised`` or ``contrastive``), ``config`` (fields of :class:`~nmtune.pretrain.config.PretrainConfig` or
 :class:`~nmtune.pretrain.config.ContrastiveConfig`), optional ``options`` (fields of
 :class:`~nmtune.pretrain.options.TrainOptions`) and ``required``: fields the user must give (``dataset``:
-nothing is downloaded, the user points at their copy). Unknown keys are errors naming the valid ones.
+nothing is downloaded, the user points at their copy).
+
+It is read by the configuration loader of run grids and studies (:mod:`nmtune._internal.config`): duplicate
+keys are refused, unknown keys are errors naming the valid ones (with did-you-mean and the line), and the values
+of ``config`` and ``options`` are coerced and checked by their dataclasses' field types when the preset is
+read (``lr: 3e-4``, which YAML reads as a string, is the number), each error naming the file, line and key.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from importlib import resources
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from nmtune._internal.files import read_yaml_mapping
+from nmtune._internal.config import config_from_mapping, list_presets, load_config
 
 __all__ = ["PretrainPreset", "load_pretrain_preset", "list_pretrain_presets"]
 
-_KEYS = {"objective", "config", "options", "required"}
+_PACKAGE = "nmtune.configs.pretrain"
+OBJECTIVES = ("supervised", "contrastive")
+
+
+def _mapping(key: str):
+    def convert(value):
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise ValueError(f"'{key}' must be a mapping of field names to values; received {value!r}.")
+        return value
+
+    return convert
 
 
 @dataclass(frozen=True)
 class PretrainPreset:
-    """A preset as read: ``objective``, ``config`` and ``options`` dicts, the ``required`` field names."""
+    """A preset as read: ``objective``, ``config`` and ``options`` dicts, the ``required`` field names.
 
-    name: str
+    ``name`` is the file's stem (not a key of the file).
+    """
+
+    _config_what = "key"  # errors read "Unknown key 'x' ..." after the file's name
+
     objective: str = "supervised"
-    config: dict = field(default_factory=dict)
-    options: dict = field(default_factory=dict)
-    required: tuple = ()
+    config: dict = field(default_factory=dict, metadata={"convert": _mapping("config")})
+    options: dict = field(default_factory=dict, metadata={"convert": _mapping("options")})
+    required: tuple[str, ...] = ()
+    name: str = field(default="", init=False)
 
-
-def _root():
-    return resources.files("nmtune") / "configs" / "pretrain"
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be 'supervised' or 'contrastive'; received {self.objective!r}.")
 
 
 def list_pretrain_presets() -> list[str]:
     """Names of the packaged pre-training presets."""
-    return sorted(p.name[:-5] for p in _root().iterdir() if p.name.endswith(".yaml"))
+    return list_presets(_PACKAGE)
+
+
+def _typed(values: Mapping, cls, where: str, what: str | None = None) -> dict:
+    """``values`` coerced and checked by the fields of ``cls`` (only the keys given; did-you-mean on others)."""
+    if not values:
+        return {}
+    if what is not None:  # the name unknown keys are called by, without touching ``cls`` itself
+        cls = type(cls.__name__, (cls,), {"_config_what": what, "__module__": cls.__module__})
+    built = config_from_mapping(cls, values, where=where)
+    return {key: getattr(built, key) for key in values}
 
 
 def load_pretrain_preset(name_or_path: str | os.PathLike) -> PretrainPreset:
@@ -47,26 +79,26 @@ def load_pretrain_preset(name_or_path: str | os.PathLike) -> PretrainPreset:
     Returns
     -------
     PretrainPreset
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither a file nor a preset name (the presets are listed, with a close match).
+    ValueError
+        Invalid YAML, an unknown key, or a value its field refuses (naming the file, line and key).
     """
+    from nmtune.pretrain.config import ContrastiveConfig, PretrainConfig
+    from nmtune.pretrain.options import TrainOptions
+
+    preset = load_config(PretrainPreset, name_or_path, presets_package=_PACKAGE, what="pre-training preset")
     path = Path(name_or_path)
-    if not path.is_file():
-        if str(name_or_path) not in list_pretrain_presets():
-            raise FileNotFoundError(
-                f"No pre-training preset {str(name_or_path)!r}: give a YAML file or one of "
-                f"{', '.join(list_pretrain_presets())}."
-            )
-        path = Path(str(_root() / f"{name_or_path}.yaml"))
-    values = read_yaml_mapping(path, "pre-training preset")
-    unknown = sorted(set(values) - _KEYS)
-    if unknown:
-        raise ValueError(f"Unknown key(s) {unknown} in {path}; valid keys: {sorted(_KEYS)}.")
-    for key in ("config", "options"):
-        if not isinstance(values.get(key, {}), dict):
-            raise ValueError(f"{path}: '{key}' must be a mapping of field names to values.")
-    return PretrainPreset(
-        name=path.stem,
-        objective=values.get("objective", "supervised"),
-        config=dict(values.get("config") or {}),
-        options=dict(values.get("options") or {}),
-        required=tuple(values.get("required") or ()),
+    name = path.stem if path.is_file() else str(name_or_path)
+    cls = ContrastiveConfig if preset.objective == "contrastive" else PretrainConfig
+    where = str(path) if path.is_file() else f"pre-training preset {name!r}"
+    preset = replace(
+        preset,
+        config=_typed(preset.config, cls, f"{where}: config"),
+        options=_typed(preset.options, TrainOptions, f"{where}: options", "run option"),
     )
+    object.__setattr__(preset, "name", name)
+    return preset

@@ -126,8 +126,10 @@ def _sync_heads() -> None:
 
 
 def _register_defaults() -> None:
-    """The heads, then the ablations (run on the first lookup)."""
+    """The heads, then the fixed-strength logistic regression and the ablations (run on the first lookup)."""
     _sync_heads()
+    _add("logreg-c1", "logreg", fixed={"C": 1.0},
+         description="standardised logistic regression with scikit-learn's default C = 1 (no selection)")  # fmt: skip
     _add_ablations()
 
 
