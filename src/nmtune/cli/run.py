@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nmtune._internal.config import list_presets
 from nmtune.cli._types import positive_int
 
 
@@ -12,7 +13,7 @@ def register(subparsers) -> None:
         help="run or resume an evaluation grid from a YAML config",
         description="Run every run of a grid that the results store does not hold yet (resumes after an "
         "interruption), print the results table and write the report. --config takes a YAML file or a "
-        "packaged preset (demo, reference-minilm-20ng, ablations, downstream-noise).",
+        f"packaged preset ({', '.join(list_presets('nmtune.configs'))}).",
     )
     p.add_argument("--config", required=True, help="YAML grid file or preset name")
     p.add_argument("--store", default=None, help="override the results store path")
