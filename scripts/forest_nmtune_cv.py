@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nmtune._internal.stats import t_test
 from nmtune.apps.study.forest import forest_plot
+from nmtune.report import t_test
 
 #: (label, files, unit field) per source: the files' records of one source, in the order drawn.
 SOURCES = (

@@ -125,6 +125,14 @@ def test_webdataset_shards_read_back_exactly(tmp_path, data):
 
 def test_hugging_face_images_on_disk(tmp_path, data):
     datasets = pytest.importorskip("datasets")
+    if not hasattr(
+        datasets, "load_from_disk"
+    ):  # tests/datasets shadows it when Hugging Face's is not installed
+        from nmtune.exceptions import MissingDependencyError
+
+        with pytest.raises(MissingDependencyError, match=r"nmtune\[hf-datasets\]"):
+            open_image_source(f"hf-images:{tmp_path / 'hf'}", "train")
+        pytest.skip("Hugging Face datasets is not installed (pip install 'nmtune[hf-datasets]')")
     (images, labels), names = data[0]["train"], data[1]
     from PIL import Image
 

@@ -226,14 +226,21 @@ def _open_domain(rest: str, split: str) -> FolderSource:
     )
 
 
+def _hf_datasets():
+    """Hugging Face ``datasets``, or an install hint (also when another module named ``datasets`` shadows it)."""
+    datasets = require("datasets", "hf-datasets", "hf-images: datasets")
+    if not hasattr(datasets, "load_from_disk"):
+        raise MissingDependencyError(
+            f"The module 'datasets' found at {getattr(datasets, '__path__', '?')} is not Hugging Face datasets. "
+            "Install it with: pip install 'nmtune[hf-datasets]'"
+        )
+    return datasets
+
+
 class HFImageSource(ImageSource):
     """A Hugging Face ``datasets`` dataset saved to disk, read row by row (memory-mapped Arrow files)."""
 
     def __init__(self, name, split, path, split_key, columns, mode):
-        datasets = require("datasets", "hf-datasets", "hf-images: datasets")
-        if not hasattr(datasets, "load_from_disk"):
-            raise MissingDependencyError("The module 'datasets' is not Hugging Face datasets; "
-                                         "pip install 'nmtune[hf-datasets]'.")  # fmt: skip
         self.name, self.split, self.path, self.split_key = name, split, str(path), split_key
         self.image_col, self.label_col, self.caption_col = columns
         self.mode = _check_mode(mode, name)
@@ -255,8 +262,7 @@ class HFImageSource(ImageSource):
         self._cache = None
 
     def _table(self):
-        import datasets
-
+        datasets = _hf_datasets()
         obj = datasets.load_from_disk(self.path)
         if isinstance(obj, datasets.DatasetDict):
             key = (
