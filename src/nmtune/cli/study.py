@@ -10,7 +10,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--config",
         help="YAML file of StudyConfig fields (unknown keys are errors), or a preset: glyphs-tiny, "
-        "glyphs-contrastive, glyphs-gpu, fashion",
+        "glyphs-contrastive, glyphs-gpu, fashion, images-example (a template for your own images)",
     )
     p.add_argument(
         "--out",
@@ -18,7 +18,10 @@ def register(subparsers) -> None:
         help="study folder: checkpoints/, features/, results.sqlite (re-running resumes), the report",
     )
     p.add_argument(
-        "--setup", choices=["glyphs", "fashion"], help="override: glyph (default) or Fashion-MNIST study"
+        "--setup",
+        choices=["glyphs", "fashion", "images"],
+        help="override: glyph (default) or Fashion-MNIST study; images: your own images on disk (a --config "
+        "naming them, docs/study-images.md)",
     )
     p.add_argument(
         "--objective",

@@ -86,7 +86,12 @@ def prepare_backbones(
         path = checkpoint_path(out, gamma, seed)
         pcfg = config.pretrain_config(gamma, seed)
         if not (path.is_file() and config_matches(load_checkpoint(path).get("config"), pcfg)):
-            _pretrain_fn(config.objective)(pcfg, out=path, device=device, progress=progress)
+            extra = {}
+            if config.setup == "images":  # DataLoader processes decode the streamed images
+                from nmtune.pretrain import TrainOptions
+
+                extra["options"] = TrainOptions(workers=int(config.images["workers"]))
+            _pretrain_fn(config.objective)(pcfg, out=path, device=device, progress=progress, **extra)
         ckpt = load_checkpoint(path)
         encoder = get_encoder(f"pretrained:{path}")
         info = {

@@ -30,6 +30,10 @@ PRETRAIN_DEFAULTS = {
         "augment": False,
     },
     ("glyphs", "contrastive"): {},
+    # your own images (setup "images"): a transformers ResNet-18 at 224 px on the whole split; pretrain.dataset
+    # names the images (image-folder:, wds:, hf-images:)
+    ("images", "supervised"): {"arch": "hf-resnet18", "image_size": 224, "n_train": None, "n_test": None},
+    ("images", "contrastive"): {"arch": "hf-resnet18", "image_size": 224, "n_train": None, "n_test": None},
 }
 
 
@@ -39,9 +43,10 @@ class StudyConfig:
 
     Parameters
     ----------
-    setup : {"glyphs", "fashion"}
+    setup : {"glyphs", "fashion", "images"}
         Pre-training data and downstream tasks (:mod:`nmtune.apps.study.setups`: the suites
-        ``noisy-pretrain-glyphs`` / ``noisy-pretrain-fashion``); each set-up has its own pre-training defaults
+        ``noisy-pretrain-glyphs`` / ``noisy-pretrain-fashion``, or your own images on disk for ``"images"``,
+        :mod:`nmtune.apps.study.images`); each set-up has its own pre-training defaults
         (:data:`PRETRAIN_DEFAULTS`) that ``pretrain`` overrides.
     objective : {"supervised", "contrastive"}
         Cross-entropy on noisy labels, or CLIP-style training on image-caption pairs with caption swaps.
@@ -81,6 +86,12 @@ class StudyConfig:
         training images carry their font family): ``"require"`` fails a run whose training subset cannot give
         group-aware folds, ``"fallback"`` selects on stratified folds there (recorded), ``"none"`` never uses
         the groups.
+    images : dict
+        The ``images`` set-up only (docs/study-images.md): ``tasks``, the downstream tasks (image folders, or
+        domain collections ``<dir>/<domain>/<class>/<image>`` with one OOD domain per held-out domain),
+        ``workers`` (processes decoding images, default 2) and ``batch_size`` (of feature extraction, default
+        128). Its pre-training data, architecture and image size are ``pretrain``'s ``dataset``, ``arch`` and
+        ``image_size``.
     """
 
     setup: str = "glyphs"
@@ -99,6 +110,7 @@ class StudyConfig:
     corruptions: tuple = ("gaussian:2", "blur:2", "contrast:2", "rotation:2")
     downstream_seeds: tuple = (0,)
     group_folds: str = "require"
+    images: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         from nmtune.apps.study.setups import SETUPS
@@ -126,6 +138,16 @@ class StudyConfig:
         for key in ("noise", "seed"):
             if key in self.pretrain:
                 raise ValueError(f"Set pre-training {key!r} through `gammas`/`seeds`, not `pretrain`.")
+        if self.setup == "images":
+            from nmtune.apps.study.images import check_images_config
+
+            values = dict(PRETRAIN_DEFAULTS[(self.setup, self.objective)], **self.pretrain)
+            object.__setattr__(self, "images", check_images_config(self.images, values, self.objective))
+        elif self.images:
+            raise ValueError(
+                f"images (downstream image tasks) is a field of the 'images' set-up; this study's setup is "
+                f"{self.setup!r}. Remove images, or set setup: images (docs/study-images.md)."
+            )
         self.pretrain_config(0.0, 0)  # validates the keys and values early
         for key in ("head_epochs", "head_batch_size", "max_train", "max_test"):
             check_number(key, getattr(self, key), low=1, integer=True)
@@ -153,8 +175,11 @@ class StudyConfig:
         )
 
     def to_dict(self) -> dict:
-        """The fields as a JSON-able dict."""
-        return dataclasses.asdict(self)
+        """The fields as a JSON-able dict (``images`` only for the ``images`` set-up)."""
+        out = dataclasses.asdict(self)
+        if self.setup != "images":
+            del out["images"]  # the other set-ups' stored configurations stay as they were
+        return out
 
 
 _PRESETS = "nmtune.configs.studies"

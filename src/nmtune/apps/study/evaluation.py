@@ -40,7 +40,13 @@ def backbone_tasks(config, backbone, suite, out: str | Path, *, device: str = "c
     Returns
     -------
     list of FeatureTask
+        For the ``images`` set-up, extracted in batches from disk
+        (:func:`nmtune.apps.study.images.image_feature_tasks`).
     """
+    if config.setup == "images":
+        from nmtune.apps.study.images import image_feature_tasks
+
+        return image_feature_tasks(config, backbone, suite, out, device=device, progress=progress)
     from nmtune.cache import FeatureCache
     from nmtune.encoders import get_encoder
     from nmtune.protocol.feature_tasks import suite_feature_tasks
@@ -125,6 +131,10 @@ def zero_shot_record(config, backbone, task, suite) -> dict:
         ``run_id``, ``config`` (method ``"zero-shot"``, fraction 0), ``status``, ``domains``, ``id_accuracy``,
         ``ood_accuracy``, ``predictions``, ``finished_at``.
     """
+    if config.setup == "images":  # images decoded a chunk at a time from disk
+        from nmtune.apps.study.images import image_zero_shot_record
+
+        return image_zero_shot_record(config, backbone, task, suite)
     from nmtune.apps.study.setups import captions
     from nmtune.datasets import capped_name, load_dataset
     from nmtune.pretrain import load_checkpoint, zero_shot_predict

@@ -93,6 +93,10 @@ def run_study(
     check_study_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    if config.setup == "images":  # missing folders and mismatched classes fail before hours of training
+        from nmtune.apps.study.images import check_image_sources
+
+        check_image_sources(config, study_suite(config))
     backbones = prepare_backbones(config, out, device=device, progress=progress)
     suite = study_suite(config)
     enc_device = "cpu" if device == "auto" else device

@@ -11,6 +11,10 @@ tasks, selecting the same rows):
 - ``"fashion"`` (the first, Fashion-MNIST study), suite ``noisy-pretrain-fashion``: the digit tasks plus
   Fashion-MNIST's test split halved (``test-half:fashion-mnist``) into a train and a test half, with
   ``fashion-mnist-c:<corruption>:<severity>`` of the test half as OOD domains (``StudyConfig.corruptions``).
+- ``"images"``: your own images on disk, streamed: pre-training on ``pretrain.dataset`` (an image folder,
+  WebDataset shards, a Hugging Face dataset saved to disk) and the downstream tasks of ``StudyConfig.images``
+  (image folders, domain collections with one OOD domain per held-out domain);
+  :mod:`nmtune.apps.study.images`, docs/study-images.md.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import unicodedata
 
 __all__ = ["SETUPS", "SUITES", "SHIFTS", "study_suite", "captions"]
 
-SETUPS = ("glyphs", "fashion")
+SETUPS = ("glyphs", "fashion", "images")
+#: The packaged suite of each set-up (``images`` builds its suite from the configuration's tasks).
 SUITES = {"glyphs": "noisy-pretrain-glyphs", "fashion": "noisy-pretrain-fashion"}
 
 #: The kind of distribution shift of each task's OOD domains (figures and tables show them apart: the font
@@ -41,7 +46,7 @@ def study_suite(config):
     Parameters
     ----------
     config : StudyConfig
-        Uses ``setup`` and ``corruptions``.
+        Uses ``setup`` and ``corruptions`` (``images`` for the ``images`` set-up).
 
     Returns
     -------
@@ -49,6 +54,10 @@ def study_suite(config):
         The packaged suite; with other corruptions than the packaged ones, the same suite with those OOD
         domains and a name saying so (the name enters every run id).
     """
+    if config.setup == "images":
+        from nmtune.apps.study.images import images_suite
+
+        return images_suite(config)
     from nmtune.datasets import dataset_splits
     from nmtune.suites import DataRef, Domain, get_suite
 

@@ -1,0 +1,547 @@
+"""The ``images`` set-up: the study on your own images on disk, streamed (pre-training and downstream).
+
+Shape convention: N images of a split, D features, C classes.
+
+Pre-training data, architecture and image size are fields of ``StudyConfig.pretrain`` (``dataset`` an image
+source streamed from disk, :mod:`nmtune.datasets.image_sources`: ``image-folder:<dir>?mode=RGB``,
+``wds:<shards>``, ``hf-images:<dir>``; ``arch`` e.g. ``hf-resnet18``; ``image_size``). The downstream tasks
+are ``StudyConfig.images["tasks"]``, a list of entries of one of two forms::
+
+    {name: pets, train: "image-folder:/data/pets?mode=RGB",            # train/ + val/ (or test/)
+     ood: {sketch: "image-folder:/data/pets-sketch?mode=RGB"}}          # optional OOD domains (test split)
+    {name: office, domains: /data/office-home, train: [real]}           # <domain>/<class>/<image>
+
+A folder task trains on its source's ``train`` split and is evaluated on its ``test`` split (ID) and on the
+``test`` split of each ``ood`` source, which must hold the same classes. A domain collection gives one task
+per training domain (``<name>-<domain>``): trained on 80 % of that domain, evaluated on the other 20 % (ID)
+and on every other domain of the collection (OOD, one evaluation domain per held-out domain, all its
+images), as the paper trains on DomainNet *real* or *sketch* and tests on the others.
+
+Features are extracted in batches from disk (:func:`nmtune.pretrain.features.extract_features`: DataLoader
+workers decode, the features are written batch by batch into a ``.npy`` memory map), never a whole split in
+memory, after the protocol's stratified per-domain caps (``max_train`` / ``max_test``, chosen from the labels
+without decoding an image). They are cached in the study folder (``<out>/features``) in the feature cache's
+format, keyed by the backbone's fingerprint, the source's own fingerprint, the split and the cap.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nmtune.datasets.image_sources import ImageSource
+
+__all__ = [
+    "STREAMED_PREFIXES",
+    "IMAGES_DEFAULTS",
+    "check_images_config",
+    "images_suite",
+    "check_image_sources",
+    "image_feature_tasks",
+    "image_zero_shot_record",
+]
+
+#: Image sources streamed from disk (:func:`nmtune.datasets.image_sources.open_image_source`).
+STREAMED_PREFIXES = ("image-folder", "image-domains", "wds", "hf-images")
+IMAGES_DEFAULTS = {"workers": 2, "batch_size": 128}
+_KEYS = ("tasks", "workers", "batch_size")
+_FOLDER_KEYS = ("name", "train", "ood")
+_DOMAIN_KEYS = ("name", "domains", "train", "mode")
+_FORMS = (
+    "{name: pets, train: 'image-folder:/data/pets?mode=RGB', ood: {sketch: 'image-folder:/data/sketch?mode=RGB'}}"
+    " or {name: office, domains: /data/office-home, train: [real]}"
+)
+
+
+def _source_problem(value) -> str | None:
+    """Why ``value`` is not a streamed image source name (None when it is one)."""
+    if value is None:
+        return "it is not set"
+    if not isinstance(value, str) or not value:
+        return f"it must be a string; received {value!r}"
+    prefix, sep, rest = value.partition(":")
+    if not sep or prefix not in STREAMED_PREFIXES:
+        return (
+            f"it must name images on disk, streamed: one of {', '.join(p + ':<path>' for p in STREAMED_PREFIXES)}"
+            f"; received {value!r}"
+        )
+    if not rest.partition("?")[0]:
+        return f"a path is needed after {prefix + ':'!r}; received {value!r}"
+    return None
+
+
+def _task_error(i, entry, message: str) -> ValueError:
+    name = entry.get("name") if isinstance(entry, dict) else None
+    where = f"images.tasks[{i}]" + (f" ({name!r})" if isinstance(name, str) else "")
+    return ValueError(f"{where}: {message}. A task is {_FORMS}.")
+
+
+def _check_task(i: int, entry) -> None:
+    if not isinstance(entry, dict):
+        raise _task_error(i, entry, f"a task must be a mapping; received {entry!r}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name or any(c in name for c in "/\\") or name != name.strip():
+        raise _task_error(i, entry, f"'name' must be a non-empty string without '/'; received {name!r}")
+    if "domains" in entry:
+        unknown = sorted(set(entry) - set(_DOMAIN_KEYS))
+        if unknown:
+            raise _task_error(
+                i,
+                entry,
+                f"unknown key(s) {unknown} in a domain-collection task; its keys are {list(_DOMAIN_KEYS)}",
+            )
+        root = entry["domains"]
+        if not isinstance(root, str) or not root or root.partition(":")[0] in STREAMED_PREFIXES:
+            raise _task_error(
+                i,
+                entry,
+                f"'domains' must be the folder <dir>/<domain>/<class>/<image> itself; received {root!r}",
+            )
+        train = entry.get("train")
+        train = [train] if isinstance(train, str) else train
+        if (
+            not isinstance(train, list | tuple)
+            or not train
+            or not all(isinstance(d, str) and d for d in train)
+        ):
+            raise _task_error(
+                i,
+                entry,
+                f"'train' must name the training domain(s), e.g. [real]; received {entry.get('train')!r}",
+            )
+        if len(set(train)) != len(train):
+            raise _task_error(i, entry, f"'train' names a domain twice: {list(train)}")
+        if entry.get("mode", "RGB") not in ("L", "RGB"):
+            raise _task_error(i, entry, f"'mode' must be 'RGB' or 'L'; received {entry['mode']!r}")
+        return
+    unknown = sorted(set(entry) - set(_FOLDER_KEYS))
+    if unknown:
+        raise _task_error(i, entry, f"unknown key(s) {unknown}; a task's keys are {list(_FOLDER_KEYS)} "
+                          f"(or {list(_DOMAIN_KEYS)} for a domain collection)")  # fmt: skip
+    if "train" not in entry:
+        raise _task_error(i, entry, "it needs 'train' (an image source) or 'domains' (a domain collection)")
+    problem = _source_problem(entry["train"])
+    if problem:
+        raise _task_error(i, entry, f"'train': {problem}")
+    ood = entry.get("ood", {})
+    if isinstance(ood, list | tuple):
+        names = [_ood_name(s) for s in ood]
+        if len(set(names)) != len(names):
+            raise _task_error(i, entry, f"'ood' lists two sources whose folders share a name ({names}); name "
+                              "the domains with a mapping, ood: {name: source, ...}")  # fmt: skip
+        ood = dict(zip(names, ood))
+    if not isinstance(ood, dict):
+        raise _task_error(i, entry, f"'ood' must map domain names to image sources (or list sources); "
+                          f"received {entry['ood']!r}")  # fmt: skip
+    for key, source in ood.items():
+        if str(key) == name:
+            raise _task_error(
+                i, entry, f"'ood' domain {key!r} has the task's name, which names its ID domain"
+            )
+        problem = _source_problem(source)
+        if problem:
+            raise _task_error(i, entry, f"'ood' {key!r}: {problem}")
+
+
+def _ood_name(source) -> str:
+    """A domain name for an OOD source given in a list: the last folder of its path."""
+    if not isinstance(source, str):
+        return str(source)
+    path = source.partition(":")[2].partition("?")[0].rstrip("/\\")
+    return os.path.basename(path) or source
+
+
+def check_images_config(images: dict, pretrain: dict, objective: str) -> dict:
+    """Validate the ``images`` set-up's fields; returns ``images`` with its defaults filled in.
+
+    Parameters
+    ----------
+    images : dict
+        ``StudyConfig.images``: ``tasks`` (required), ``workers``, ``batch_size``.
+    pretrain : dict
+        The pre-training values after the set-up's defaults (``dataset``, ``image_size``).
+    objective : str
+        ``"supervised"`` or ``"contrastive"``.
+
+    Raises
+    ------
+    ValueError
+        Saying what was wrong, what was received and how to write it.
+    """
+    from nmtune._internal.validation import check_number
+
+    if not isinstance(images, dict):
+        raise ValueError(
+            f"images must be a mapping with 'tasks' (and 'workers', 'batch_size'); received {images!r}."
+        )
+    unknown = sorted(set(images) - set(_KEYS))
+    if unknown:
+        from nmtune.exceptions import unknown_name_error
+
+        raise ValueError(f"images: {unknown_name_error('key', unknown[0], _KEYS)}")
+    dataset = pretrain.get("dataset")
+    problem = _source_problem(dataset)
+    if problem:
+        example = "wds:/data/pairs" if objective == "contrastive" else "image-folder:/data/imagenet?mode=RGB"
+        raise ValueError(
+            f"The 'images' set-up pre-trains on images streamed from disk: set pretrain.dataset ({problem}), "
+            f"e.g. pretrain: {{dataset: {example!r}, arch: hf-resnet18, image_size: 224}}."
+        )
+    if dataset.startswith("image-domains:"):
+        raise ValueError(
+            f"pretrain.dataset {dataset!r}: pre-train on an image-folder:, wds: or hf-images: source; a domain "
+            "collection is for downstream tasks (images.tasks entries with 'domains')."
+        )
+    if pretrain.get("image_size") is None:
+        raise ValueError(
+            "The 'images' set-up streams its images at a fixed size: pretrain.image_size must be an integer "
+            "(e.g. 224 for ImageNet-size images, 32 for toy data); received null."
+        )
+    tasks = images.get("tasks")
+    if not isinstance(tasks, list | tuple) or not tasks:
+        raise ValueError(
+            f"The 'images' set-up needs its downstream tasks: images.tasks must be a non-empty list of tasks, "
+            f"each {_FORMS}; received {tasks!r}."
+        )
+    for i, entry in enumerate(tasks):
+        _check_task(i, entry)
+    names = [n for e in tasks for n in _task_names(e)]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"images.tasks: task names must be unique; {twice} appear more than once.")
+    out = dict(IMAGES_DEFAULTS, **images)
+    check_number("images.workers", out["workers"], low=0, integer=True, hint=" (0: decode in this process)")
+    check_number("images.batch_size", out["batch_size"], low=1, integer=True)
+    return out
+
+
+def _task_names(entry: dict) -> list[str]:
+    if "domains" in entry:
+        train = [entry["train"]] if isinstance(entry["train"], str) else list(entry["train"])
+        return [f"{entry['name']}-{d}" for d in train]
+    return [entry["name"]]
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def images_suite(config):
+    """The suite of an ``images`` study: one task per folder task and per training domain of a collection.
+
+    The suite's name, ``noisy-pretrain-images@<digest of the tasks>``, enters every run id, so results of
+    other task definitions are never mistaken for these. Domain collections are listed on disk here.
+
+    Returns
+    -------
+    Suite
+    """
+    from urllib.parse import urlencode
+
+    from nmtune.datasets.image_sources import list_domains
+    from nmtune.exceptions import unknown_name_error
+    from nmtune.suites import DataRef, Domain, Suite, Task
+
+    tasks = []
+    for entry in config.images["tasks"]:
+        if "domains" in entry:
+            root, mode = entry["domains"], entry.get("mode", "RGB")
+            try:
+                domains = list_domains(root)
+            except FileNotFoundError as exc:
+                raise _missing(f"Task {entry['name']!r}", exc) from exc
+            train = [entry["train"]] if isinstance(entry["train"], str) else list(entry["train"])
+            for d in train:
+                if d not in domains:
+                    raise unknown_name_error(
+                        f"training domain of {root!r} (task {entry['name']!r})", d, domains
+                    )
+
+            def ref(d, split, root=root, mode=mode):
+                return DataRef(f"image-domains:{root}?{urlencode({'domain': d, 'mode': mode})}", split)
+
+            for d in train:
+                held_out = [Domain(o, ref(o, "all"), "ood") for o in domains if o != d]
+                if not held_out:
+                    raise ValueError(
+                        f"Task {entry['name']!r}: {root!r} holds the one domain {d!r}; a domain collection needs "
+                        "held-out domains for OOD evaluation."
+                    )
+                evals = (Domain(d, ref(d, "test"), "id"), *held_out)
+                tasks.append(Task(f"{entry['name']}-{d}", "image", ref(d, "train"), evals))
+            continue
+        ood = entry.get("ood", {})
+        ood = {_ood_name(s): s for s in ood} if isinstance(ood, list | tuple) else ood
+        evals = (Domain(entry["name"], DataRef(entry["train"], "test"), "id"),)
+        evals += tuple(Domain(str(k), DataRef(v, "test"), "ood") for k, v in ood.items())
+        tasks.append(Task(entry["name"], "image", DataRef(entry["train"], "train"), evals))
+    return Suite(
+        f"noisy-pretrain-images@{_digest(list(config.images['tasks']))}",
+        tuple(tasks),
+        "The study's own image tasks (setup: images)",
+    )
+
+
+def _open(ref, channels: int | None = None):
+    from nmtune.datasets.image_sources import open_image_source
+
+    src = open_image_source(ref.dataset, ref.split)
+    if channels is not None:
+        src = copy.copy(src)
+        src.mode = "RGB" if channels == 3 else "L"
+    return src
+
+
+def _missing(what: str, exc: Exception) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"{what}: {exc} Point the study's configuration at your copy of the data (nothing is downloaded; "
+        "docs/study-images.md shows the layouts)."
+    )
+
+
+def check_image_sources(config, suite) -> None:
+    """Open the pre-training data and every split of the suite before pre-training (nothing is decoded).
+
+    Opening lists the files and reads shard headers, so a wrong path fails before hours of pre-training.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        A missing folder or split, or an OOD domain whose classes differ from its task's training classes.
+    """
+    from nmtune.datasets.image_sources import open_image_source
+
+    try:
+        open_image_source(config.pretrain["dataset"], "train")
+    except FileNotFoundError as exc:
+        raise _missing(f"pretrain.dataset {config.pretrain['dataset']!r}", exc) from exc
+    for task in suite.tasks:
+        try:
+            train = _open(task.train)
+            sources = [(d, _open(d.data)) for d in task.evals]
+        except FileNotFoundError as exc:
+            raise _missing(f"Task {task.name!r}", exc) from exc
+        for d, src in sources:
+            if tuple(src.class_names) != tuple(train.class_names):
+                raise ValueError(
+                    f"Task {task.name!r}: evaluation domain {d.name!r} ({d.data.dataset}) has classes "
+                    f"{list(src.class_names)[:6]}... but the training split has {list(train.class_names)[:6]}...; "
+                    "an OOD domain must hold the same class folders (the same names) as the task's training data."
+                )
+
+
+class _Rows(ImageSource):
+    """Rows ``rows`` of an image source (a stratified cap), read one at a time."""
+
+    def __init__(self, source, rows):
+        self.source, self.rows = source, np.asarray(rows, dtype=np.int64)
+        self.name, self.split, self.mode = source.name, source.split, source.mode
+        self.labels = np.asarray(source.labels)[self.rows]
+        self.class_names = tuple(source.class_names)
+        self.captions = None
+
+    def read(self, i: int) -> np.ndarray:
+        if self.source.mode != self.mode:  # decode as the encoder decodes (extract_features sets mode)
+            self.source = copy.copy(self.source)
+            self.source.mode = self.mode
+        return self.source.read(int(self.rows[i]))
+
+
+def _capped(source, cap: int | None):
+    """The protocol's fixed stratified cap (seed 0) of a source, chosen from its labels alone."""
+    from nmtune.datasets import cap_indices
+
+    rows = cap_indices(source.labels, cap, 0)
+    return source if rows.shape[0] == len(source) else _Rows(source, rows)
+
+
+def _features(encoder, ref, cap, cache, *, label: str, where: str, images: dict, device: str, progress: bool):
+    """Cached features of one (capped) split, extracted in batches from disk when missing.
+
+    ``label`` (the backbone's) and ``where`` (task and domain) only name the cache folder.
+    """
+    from nmtune import __version__
+    from nmtune._internal.files import atomic_write_text, sha256_file
+    from nmtune.cache import _VERIFIED, record_digest
+    from nmtune.pretrain.features import extract_features
+
+    source = _open(ref, encoder.channels)
+    key = _digest(
+        {
+            "encoder": encoder.fingerprint,
+            "source": ref.dataset,
+            "data": source.fingerprint(),
+            "split": ref.split,
+            "cap": cap,
+            "kind": "streamed-v1",
+        }  # fmt: skip
+    )
+    key = hashlib.sha256(key.encode()).hexdigest()
+    hit = cache.load(key)
+    if hit is not None:
+        return hit
+    capped = _capped(source, cap)
+    folder = cache.entry_dir(key, label, f"{where}-cap{cap}", ref.split)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / "X.partial.npy"
+    got = extract_features(
+        encoder, capped, ref.split, batch_size=int(images["batch_size"]), workers=int(images["workers"]),
+        device=device, out=partial, progress=progress,
+    )  # fmt: skip
+    n, dim = got.X.shape
+    del got
+    os.replace(partial, folder / "X.npy")
+    np.save(folder / "y.npy", np.asarray(capped.labels, dtype=np.int64), allow_pickle=False)
+    record = {
+        "key": key,
+        "encoder": encoder.name,
+        "encoder_fingerprint": encoder.fingerprint,
+        "dataset": ref.dataset,
+        "dataset_fingerprint": source.fingerprint(),
+        "split": ref.split,
+        "cap": cap,
+        "streamed": True,
+        "batch_size": int(images["batch_size"]),
+        "shape": [int(n), int(dim)],
+        "dtype": "float32",
+        "sha256": sha256_file(folder / "X.npy"),
+        "y_sha256": sha256_file(folder / "y.npy"),
+        "class_names": list(capped.class_names),
+        "modality": "image",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "nmtune_version": __version__,
+    }
+    record["record_sha256"] = record_digest(record)
+    atomic_write_text(folder / "record.json", json.dumps(record, indent=2))
+    for path in (folder / "X.npy", folder / "y.npy"):
+        st = path.stat()
+        _VERIFIED.add((str(path), st.st_size, st.st_mtime_ns))
+    out = cache.load(key)
+    assert out is not None, folder
+    return out
+
+
+def image_feature_tasks(config, backbone, suite, out, *, device: str = "cpu", progress: bool = True):
+    """The feature tasks of one backbone on the ``images`` suite, streamed from disk and cached.
+
+    Parameters
+    ----------
+    config : StudyConfig
+        ``max_train`` / ``max_test`` caps, ``images`` (``workers``, ``batch_size``).
+    backbone : Backbone
+    suite : Suite
+        :func:`images_suite`.
+    out : path
+        The study folder (features in ``<out>/features``).
+
+    Returns
+    -------
+    list of FeatureTask
+    """
+    from nmtune.cache import FeatureCache
+    from nmtune.pretrain.encoder import load_pretrained_encoder
+    from nmtune.protocol.tasks import EvalDomain, FeatureTask
+
+    encoder = load_pretrained_encoder(backbone.path)
+    cache = FeatureCache(Path(out) / "features")
+    opts = dict(label=backbone.label, images=config.images, device=device, progress=progress)
+    tasks = []
+    for t in suite.tasks:
+        tr = _features(encoder, t.train, config.max_train, cache, where=f"{t.name}.train", **opts)
+        evals = []
+        for d in t.evals:
+            f = _features(encoder, d.data, config.max_test, cache, where=f"{t.name}.{d.name}", **opts)
+            evals.append(EvalDomain(d.name, f.X, np.asarray(f.y, dtype=np.int64), d.kind))
+        tasks.append(
+            FeatureTask(
+                name=t.name,
+                X_train=tr.X,
+                y_train=np.asarray(tr.y, dtype=np.int64),
+                evals=tuple(evals),
+                class_names=tuple(tr.class_names),
+                encoder=backbone.label,
+                suite=suite.name,
+                modality="image",
+                meta={
+                    "train_dataset": t.train.dataset,
+                    "max_train": config.max_train,
+                    "max_eval": config.max_test,
+                    "encoder_fingerprint": encoder.fingerprint,
+                    "streamed": True,
+                },
+            )
+        )
+    return tasks
+
+
+def image_zero_shot_record(config, backbone, task, suite, *, device: str = "cpu") -> dict:
+    """The zero-shot record of an image-caption backbone on one ``images`` task, images read in chunks.
+
+    As :func:`nmtune.apps.study.evaluation.zero_shot_record` (the caption of each class closest to each image),
+    on the same capped rows as the features, decoded a chunk of ``images.batch_size`` images at a time.
+    """
+    from nmtune.apps.study.evaluation import zero_shot_spec
+    from nmtune.apps.study.setups import captions
+    from nmtune.pretrain import load_checkpoint, zero_shot_predict
+    from nmtune.pretrain.checkpoint import checkpoint_preprocessing
+    from nmtune.pretrain.zero_shot import caption_features
+    from nmtune.protocol.evaluate import macro_f1
+    from nmtune.protocol.predictions import pack_labels
+    from nmtune.protocol.runner import library_versions
+
+    spec = zero_shot_spec(config, backbone, task)
+    ckpt = load_checkpoint(backbone.path)
+    channels = int(checkpoint_preprocessing(ckpt)["channels"])
+    texts = captions(task.class_names)
+    text_features = caption_features(ckpt, texts)
+    step = int(config.images["batch_size"])
+    domains, predictions = {}, {}
+    for d in next(t for t in suite.tasks if t.name == task.name).evals:
+        src = _capped(_open(d.data, channels), config.max_test)
+        y = np.asarray(src.labels, dtype=np.int64)
+        pred = np.concatenate(
+            [
+                zero_shot_predict(
+                    ckpt,
+                    [src.read(i) for i in range(a, min(a + step, len(src)))],
+                    texts,
+                    device=device,
+                    batch_size=step,
+                    text_features=text_features,
+                )  # fmt: skip
+                for a in range(0, len(src), step)
+            ]
+        )
+        domains[d.name] = {
+            "kind": d.kind,
+            "n": int(y.size),
+            "accuracy": float(np.mean(pred == y)),
+            "macro_f1": macro_f1(y, pred),
+        }
+        predictions[d.name] = {"pred": pack_labels(pred), "true": pack_labels(y)}
+
+    def _mean(kind):
+        vals = [m["accuracy"] for m in domains.values() if m["kind"] == kind]
+        return float(np.mean(vals)) if vals else None
+
+    return {
+        "run_id": spec.run_id,
+        "config": spec.config(),
+        "status": "done",
+        "error": None,
+        "versions": library_versions(),
+        "domains": domains,
+        "id_accuracy": _mean("id"),
+        "ood_accuracy": _mean("ood"),
+        "fit_seconds": 0.0,
+        "n_train": 0,
+        "predictions": predictions,
+        "task_meta": dict(task.meta),
+        "finished_at": time.time(),
+    }
