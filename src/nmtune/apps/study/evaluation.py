@@ -133,8 +133,10 @@ def zero_shot_record(config, backbone, task, suite) -> dict:
     """
     if config.setup == "images":  # images decoded a chunk at a time from disk
         from nmtune.apps.study.images import image_zero_shot_record
+        from nmtune.apps.study.setups import captions
 
-        return image_zero_shot_record(config, backbone, task, suite)
+        spec = zero_shot_spec(config, backbone, task)
+        return image_zero_shot_record(config, backbone, task, suite, spec, captions(task.class_names))
     from nmtune.apps.study.setups import captions
     from nmtune.datasets import capped_name, load_dataset
     from nmtune.pretrain import load_checkpoint, zero_shot_predict

@@ -480,14 +480,13 @@ def image_feature_tasks(config, backbone, suite, out, *, device: str = "cpu", pr
     return tasks
 
 
-def image_zero_shot_record(config, backbone, task, suite, *, device: str = "cpu") -> dict:
+def image_zero_shot_record(config, backbone, task, suite, spec, texts, *, device: str = "cpu") -> dict:
     """The zero-shot record of an image-caption backbone on one ``images`` task, images read in chunks.
 
-    As :func:`nmtune.apps.study.evaluation.zero_shot_record` (the caption of each class closest to each image),
-    on the same capped rows as the features, decoded a chunk of ``images.batch_size`` images at a time.
+    As :func:`nmtune.apps.study.evaluation.zero_shot_record` (which passes the record's ``spec`` and the
+    classes' captions ``texts``): the caption closest to each image, on the same capped rows as the features,
+    decoded ``images.batch_size`` images at a time.
     """
-    from nmtune.apps.study.evaluation import zero_shot_spec
-    from nmtune.apps.study.setups import captions
     from nmtune.pretrain import load_checkpoint, zero_shot_predict
     from nmtune.pretrain.checkpoint import checkpoint_preprocessing
     from nmtune.pretrain.zero_shot import caption_features
@@ -495,10 +494,8 @@ def image_zero_shot_record(config, backbone, task, suite, *, device: str = "cpu"
     from nmtune.protocol.predictions import pack_labels
     from nmtune.protocol.runner import library_versions
 
-    spec = zero_shot_spec(config, backbone, task)
     ckpt = load_checkpoint(backbone.path)
     channels = int(checkpoint_preprocessing(ckpt)["channels"])
-    texts = captions(task.class_names)
     text_features = caption_features(ckpt, texts)
     step = int(config.images["batch_size"])
     domains, predictions = {}, {}
