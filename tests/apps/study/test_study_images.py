@@ -153,6 +153,32 @@ def test_the_images_example_preset_loads_and_other_setups_store_no_images_field(
     assert "images" not in load_study_config("glyphs-tiny").to_dict()
 
 
+def test_pretraining_run_options_resume_and_are_checked():
+    from nmtune.apps.study.images import train_options
+
+    cfg = StudyConfig(setup="images", pretrain=PRE, images=dict(GOOD_TASKS, checkpoint_every=500, workers=4))
+    opts = train_options(cfg.images)
+    assert (opts.resume, opts.checkpoint_every, opts.workers, opts.channels_last) == (True, 500, 4, False)
+    with pytest.raises(ValueError, match="images: compile must be true or false; received 'yes'"):
+        StudyConfig(setup="images", pretrain=PRE, images=dict(GOOD_TASKS, compile="yes"))
+    with pytest.raises(ValueError, match="images: grad_accum"):
+        StudyConfig(setup="images", pretrain=PRE, images=dict(GOOD_TASKS, grad_accum=0))
+
+
+@pytest.mark.parametrize("preset", ["imagenet-resnet50", "imagenet100-resnet18"])
+def test_gpu_study_presets_train_what_the_pretraining_presets_train(preset):
+    """A checkpoint from ``nmtune pretrain --config <preset> --noise g --seed s`` (torchrun) is the study's."""
+    from nmtune.pretrain import config_matches
+    from nmtune.pretrain.run import build_run
+
+    study = load_study_config(preset)
+    assert study.setup == "images" and study.gammas == (0.0, 0.05, 0.1, 0.2, 0.3)
+    for gamma, seed in [(0.0, 0), (0.2, 2)]:
+        pcfg = study.pretrain_config(gamma, seed)
+        _, config, _ = build_run(preset=preset, dataset=pcfg.dataset, noise=gamma, seed=seed)
+        assert config_matches(pcfg.to_dict(), config) and config_matches(config.to_dict(), pcfg)
+
+
 def test_the_suite_has_one_ood_domain_per_held_out_domain_and_checks_sources(layout, tmp_path):
     from nmtune.apps.study.images import check_image_sources
     from nmtune.apps.study.setups import study_suite

@@ -87,10 +87,10 @@ def prepare_backbones(
         pcfg = config.pretrain_config(gamma, seed)
         if not (path.is_file() and config_matches(load_checkpoint(path).get("config"), pcfg)):
             extra = {}
-            if config.setup == "images":  # DataLoader processes decode the streamed images
-                from nmtune.pretrain import TrainOptions
+            if config.setup == "images":  # decoding workers; periodic training states, resumed
+                from nmtune.apps.study.images import train_options
 
-                extra["options"] = TrainOptions(workers=int(config.images["workers"]))
+                extra["options"] = train_options(config.images)
             _pretrain_fn(config.objective)(pcfg, out=path, device=device, progress=progress, **extra)
         ckpt = load_checkpoint(path)
         encoder = get_encoder(f"pretrained:{path}")

@@ -89,9 +89,10 @@ class StudyConfig:
     images : dict
         The ``images`` set-up only (docs/study-images.md): ``tasks``, the downstream tasks (image folders, or
         domain collections ``<dir>/<domain>/<class>/<image>`` with one OOD domain per held-out domain),
-        ``workers`` (processes decoding images, default 2) and ``batch_size`` (of feature extraction, default
-        128). Its pre-training data, architecture and image size are ``pretrain``'s ``dataset``, ``arch`` and
-        ``image_size``.
+        ``workers`` (processes decoding images, default 2), ``batch_size`` (of feature extraction, default
+        128) and pre-training run options (``checkpoint_every``, ``channels_last``, ``compile``,
+        ``grad_accum``; :func:`nmtune.apps.study.images.train_options`). Its pre-training data, architecture
+        and image size are ``pretrain``'s ``dataset``, ``arch`` and ``image_size``.
     """
 
     setup: str = "glyphs"

@@ -45,12 +45,15 @@ __all__ = [
     "check_image_sources",
     "image_feature_tasks",
     "image_zero_shot_record",
+    "train_options",
 ]
 
 #: Image sources streamed from disk (:func:`nmtune.datasets.image_sources.open_image_source`).
 STREAMED_PREFIXES = ("image-folder", "image-domains", "wds", "hf-images")
-IMAGES_DEFAULTS = {"workers": 2, "batch_size": 128}
-_KEYS = ("tasks", "workers", "batch_size")
+IMAGES_DEFAULTS = {"workers": 2, "batch_size": 128, "checkpoint_every": 0, "channels_last": False, "compile": False,
+                   "grad_accum": 1}  # fmt: skip
+_KEYS = ("tasks", *IMAGES_DEFAULTS)
+_TRAIN_KEYS = ("workers", "checkpoint_every", "channels_last", "compile", "grad_accum")
 _FOLDER_KEYS = ("name", "train", "ood")
 _DOMAIN_KEYS = ("name", "domains", "train", "mode")
 _FORMS = (
@@ -163,7 +166,8 @@ def check_images_config(images: dict, pretrain: dict, objective: str) -> dict:
     Parameters
     ----------
     images : dict
-        ``StudyConfig.images``: ``tasks`` (required), ``workers``, ``batch_size``.
+        ``StudyConfig.images``: ``tasks`` (required), ``workers``, ``batch_size`` and the pre-training run
+        options ``checkpoint_every``, ``channels_last``, ``compile``, ``grad_accum`` (:func:`train_options`).
     pretrain : dict
         The pre-training values after the set-up's defaults (``dataset``, ``image_size``).
     objective : str
@@ -218,7 +222,30 @@ def check_images_config(images: dict, pretrain: dict, objective: str) -> dict:
     out = dict(IMAGES_DEFAULTS, **images)
     check_number("images.workers", out["workers"], low=0, integer=True, hint=" (0: decode in this process)")
     check_number("images.batch_size", out["batch_size"], low=1, integer=True)
+    try:
+        train_options(out)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"images: {exc}") from exc
     return out
+
+
+def train_options(images: dict):
+    """The pre-training run options of an ``images`` study, always with ``resume``.
+
+    Its ``workers``, ``checkpoint_every``, ``channels_last``, ``compile`` and ``grad_accum``.
+    With ``checkpoint_every`` > 0 a study killed during a pre-training continues it from the last training
+    state (``<out>/checkpoints/g<gamma>_s<seed>.state.pt``) when the same command runs again.
+
+    Returns
+    -------
+    TrainOptions
+    """
+    from nmtune.pretrain import TrainOptions
+
+    for key in ("channels_last", "compile"):
+        if not isinstance(images[key], bool):
+            raise ValueError(f"{key} must be true or false; received {images[key]!r}.")
+    return TrainOptions(resume=True, **{k: images[k] for k in _TRAIN_KEYS})
 
 
 def _task_names(entry: dict) -> list[str]:
