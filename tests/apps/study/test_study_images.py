@@ -82,7 +82,7 @@ def _config(root, objective="supervised", **pretrain):
     return StudyConfig(
         setup="images", objective=objective, gammas=(0.0, 0.3), seeds=(0,), pretrain=pre, fractions=(1.0,),
         methods=("lp",), head_epochs=2, head_batch_size=16, head_min_steps=4, max_train=100, max_test=100,
-        images={"tasks": _tasks(root), "workers": 0, "batch_size": 16},
+        images={"tasks": _tasks(root), "workers": 0, "batch_size": 10},
     )  # fmt: skip
 
 
@@ -236,7 +236,7 @@ def _streaming_probes(monkeypatch):
 
     def recording_loader(dataset, batch_size, *args, **kwargs):
         for x, pos in original_loader(dataset, batch_size, *args, **kwargs):
-            batches.append((len(dataset), x.shape[0]))
+            batches.append((batch_size, len(dataset), x.shape[0]))
             yield x, pos
 
     monkeypatch.setattr(nmtune.datasets.streaming, "eval_loader", recording_loader)
@@ -257,14 +257,13 @@ def test_a_study_on_an_image_folder_domains_and_shards_runs_end_to_end_streamed(
     out = tmp_path / "study"
     summary = run_study(cfg, out, progress=False, device="cpu", n_jobs=1)
 
-    # features: extracted in batches of at most images.batch_size from every split, never a whole split
-    assert batches and max(b for _, b in batches) <= 16
-    assert any(n > 16 for n, _ in batches)  # a split larger than a batch came in several batches
+    # features: extracted in batches of images.batch_size (10) from every split, never a whole split
     records = [json.loads(p.read_text()) for p in (out / "features").glob("*/record.json")]
-    assert len(records) == 2 * 6 and all(r["streamed"] and r["batch_size"] == 16 for r in records)
+    assert len(records) == 2 * 6 and all(r["streamed"] and r["batch_size"] == 10 for r in records)
+    extraction = [(n, b) for size, n, b in batches if size == 10]  # (pre-training evaluates in batches of 16)
+    assert max(b for _, b in extraction) <= 10 and any(n > 10 for n, _ in extraction)
+    assert sum(b for _, b in extraction) == sum(r["shape"][0] for r in records)  # every feature row streamed
     # (2 backbones x {glyphs train, glyphs val, paint train, paint test, gray all, invert all})
-    dims = {r["shape"][1] for r in records}
-    assert dims == ({512} if arch == "hf-resnet18" else {64})
 
     with ResultsStore(study_store_path(out), create=False) as store:
         recs = store.records(status=None)
@@ -282,6 +281,10 @@ def test_a_study_on_an_image_folder_domains_and_shards_runs_end_to_end_streamed(
     zero_shot = [r for r in recs if r["config"]["method"] == "zero-shot"]
     assert len(zero_shot) == (4 if objective == "contrastive" else 0)
     assert {b["gamma"] for b in backbones.values()} == {0.0, 0.3}
+    dims = {r["shape"][1] for r in records}
+    assert (
+        dims == {b["feature_dim"] for b in backbones.values()} == ({512} if arch == "hf-resnet18" else {16})
+    )
     assert all(
         b["objective"] == objective and b["realised_noise_rate"] is not None for b in backbones.values()
     )
@@ -306,7 +309,17 @@ def test_a_study_on_an_image_folder_domains_and_shards_runs_end_to_end_streamed(
     monkeypatch.setattr(nmtune.pretrain, "pretrain_contrastive", refuse)
     batches.clear()
     again = run_study(cfg, out, progress=False, device="cpu", n_jobs=1)
-    assert batches == [] and again["verdicts"] == summary["verdicts"]
+    assert [b for b in batches if b[0] == 10] == [] and again["verdicts"] == summary["verdicts"]
     with ResultsStore(study_store_path(out), create=False) as store:
         assert len(store.records(status=None)) == len(recs)
     assert report_study(out)["verdicts"] == summary["verdicts"]
+
+
+def test_cli_setup_images_without_a_study_file_says_what_to_name(tmp_path, capsys):
+    from nmtune.cli import main
+
+    argv = ["study", "noisy-pretrain", "--setup", "images", "--out", str(tmp_path / "s"), "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "The 'images' set-up pre-trains on images streamed from disk: set pretrain.dataset" in err
+    assert not (tmp_path / "s").exists()
