@@ -159,6 +159,7 @@ def test_pretraining_run_options_resume_and_are_checked():
     cfg = StudyConfig(setup="images", pretrain=PRE, images=dict(GOOD_TASKS, checkpoint_every=500, workers=4))
     opts = train_options(cfg.images)
     assert (opts.resume, opts.checkpoint_every, opts.workers, opts.channels_last) == (True, 500, 4, False)
+    assert not train_options(StudyConfig(setup="images", pretrain=PRE, images=GOOD_TASKS).images).resume
     with pytest.raises(ValueError, match="images: compile must be true or false; received 'yes'"):
         StudyConfig(setup="images", pretrain=PRE, images=dict(GOOD_TASKS, compile="yes"))
     with pytest.raises(ValueError, match="images: grad_accum"):
@@ -297,6 +298,7 @@ def test_a_study_on_an_image_folder_domains_and_shards_runs_end_to_end_streamed(
     ]
     verdict = (out / "verdict.md").read_text()
     assert f"`images` set-up, {objective} pre-training" in verdict and "glyphs, dom-paint" in verdict
+    assert ("zero-shot accuracy, pre-training test split" in verdict) == (objective == "contrastive")
     assert (out / "fig2_lp_vs_gamma.png").is_file()
 
     # resume: nothing is pre-trained, extracted or fitted again; --report-only rewrites the same summary

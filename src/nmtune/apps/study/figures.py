@@ -152,7 +152,8 @@ def write_figures(data, out_dir, config, *, verdicts=(), records=()) -> list[Pat
     if "nmtune" in methods and len(methods) > 1:
         paths.append(_forest_heads(data, methods, out / "forest_heads.png", S))
     if "zero-shot" in data.methods and records:
-        paths.append(_zero_shot(plt, data, records, out / "fig_zero_shot.png", interval))
+        chance = "1 / (classes of the task)" if config.setup == "images" else None
+        paths.append(_zero_shot(plt, data, records, out / "fig_zero_shot.png", interval, chance))
     return paths
 
 
@@ -238,7 +239,7 @@ def _forest_heads(data, methods, path, S):
     )
 
 
-def _zero_shot(plt, data, records, path, interval):
+def _zero_shot(plt, data, records, path, interval, chance=None):
     fig, ax = plt.subplots(figsize=(6.4, 3.9))
     x = _gamma_axis(ax, data)
     kinds = {}
@@ -253,5 +254,6 @@ def _zero_shot(plt, data, records, path, interval):
     ax.set(title="Zero-shot accuracy: the caption closest to each image", ylabel="zero-shot accuracy (%)")
     ax.set_ylim(0, None)
     ax.legend(fontsize=7, ncol=2, title="test domain", title_fontsize=7)
-    text = f"No training data. Dots: mean; bars: {interval}. Chance: 1/62 (1.6 %) on the glyph classes, 10 % on digits."
+    chance = chance or "1/62 (1.6 %) on the glyph classes, 10 % on digits"
+    text = f"No training data. Dots: mean; bars: {interval}. Chance: {chance}."
     return _save(fig, path, _caption(fig, text))

@@ -230,7 +230,7 @@ def check_images_config(images: dict, pretrain: dict, objective: str) -> dict:
 
 
 def train_options(images: dict):
-    """The pre-training run options of an ``images`` study, always with ``resume``.
+    """The pre-training run options of an ``images`` study, with ``resume`` when it writes training states.
 
     Its ``workers``, ``checkpoint_every``, ``channels_last``, ``compile`` and ``grad_accum``.
     With ``checkpoint_every`` > 0 a study killed during a pre-training continues it from the last training
@@ -245,7 +245,7 @@ def train_options(images: dict):
     for key in ("channels_last", "compile"):
         if not isinstance(images[key], bool):
             raise ValueError(f"{key} must be true or false; received {images[key]!r}.")
-    return TrainOptions(resume=True, **{k: images[k] for k in _TRAIN_KEYS})
+    return TrainOptions(resume=images["checkpoint_every"] > 0, **{k: images[k] for k in _TRAIN_KEYS})
 
 
 def _task_names(entry: dict) -> list[str]:

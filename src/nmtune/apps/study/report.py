@@ -247,6 +247,8 @@ def _value_tables(data, records, config, methods, values_table) -> list[str]:
         if config.objective == "contrastive"
         else "clean test accuracy"
     )
+    if config.setup == "images" and config.objective == "contrastive":  # the study's own caption data
+        clean = "zero-shot accuracy, pre-training test split"
     head = [(f"backbone: {clean} (%)", data.backbone_table("clean_test_accuracy"), 100.0, 1)]
     head += [("SVE, ID features (nats)", data.table(config.probe, "id_sve"), 1.0, 3)]
     head += [("LSVR, OOD features (−log σ₁/Σσ)", data.table(config.probe, "ood_lsvr"), 1.0, 3)]
