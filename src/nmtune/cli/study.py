@@ -10,7 +10,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--config",
         help="YAML file of StudyConfig fields (unknown keys are errors), or a preset: glyphs-tiny, "
-        "glyphs-contrastive, glyphs-gpu, fashion, images-example (a template for your own images)",
+        "glyphs-contrastive, glyphs-gpu, fashion; templates for your own images (copy, then set the paths): "
+        "images-example, imagenet100-resnet18, imagenet-resnet50",
     )
     p.add_argument(
         "--out",

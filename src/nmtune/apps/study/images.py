@@ -399,17 +399,9 @@ def _features(encoder, ref, cap, cache, *, label: str, where: str, images: dict,
     from nmtune.pretrain.features import extract_features
 
     source = _open(ref, encoder.channels)
-    key = _digest(
-        {
-            "encoder": encoder.fingerprint,
-            "source": ref.dataset,
-            "data": source.fingerprint(),
-            "split": ref.split,
-            "cap": cap,
-            "kind": "streamed-v1",
-        }  # fmt: skip
-    )
-    key = hashlib.sha256(key.encode()).hexdigest()
+    identity = {"encoder": encoder.fingerprint, "source": ref.dataset, "data": source.fingerprint(),
+                "split": ref.split, "cap": cap, "kind": "streamed-v1"}  # fmt: skip
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     hit = cache.load(key)
     if hit is not None:
         return hit
