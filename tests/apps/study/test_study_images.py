@@ -154,7 +154,7 @@ def test_the_images_example_preset_loads_and_other_setups_store_no_images_field(
 
 
 def test_pretraining_run_options_resume_and_are_checked():
-    from nmtune.apps.study.images import train_options
+    from nmtune.apps.study.images_config import train_options
 
     cfg = StudyConfig(setup="images", pretrain=PRE, images=dict(GOOD_TASKS, checkpoint_every=500, workers=4))
     opts = train_options(cfg.images)

@@ -88,7 +88,7 @@ def prepare_backbones(
         if not (path.is_file() and config_matches(load_checkpoint(path).get("config"), pcfg)):
             extra = {}
             if config.setup == "images":  # decoding workers; periodic training states, resumed
-                from nmtune.apps.study.images import train_options
+                from nmtune.apps.study.images_config import train_options
 
                 extra["options"] = train_options(config.images)
             _pretrain_fn(config.objective)(pcfg, out=path, device=device, progress=progress, **extra)

@@ -91,7 +91,7 @@ class StudyConfig:
         domain collections ``<dir>/<domain>/<class>/<image>`` with one OOD domain per held-out domain),
         ``workers`` (processes decoding images, default 2), ``batch_size`` (of feature extraction, default
         128) and pre-training run options (``checkpoint_every``, ``channels_last``, ``compile``,
-        ``grad_accum``; :func:`nmtune.apps.study.images.train_options`). Its pre-training data, architecture
+        ``grad_accum``; :func:`nmtune.apps.study.images_config.train_options`). Its pre-training data, architecture
         and image size are ``pretrain``'s ``dataset``, ``arch`` and ``image_size``.
     """
 
@@ -140,7 +140,7 @@ class StudyConfig:
             if key in self.pretrain:
                 raise ValueError(f"Set pre-training {key!r} through `gammas`/`seeds`, not `pretrain`.")
         if self.setup == "images":
-            from nmtune.apps.study.images import check_images_config
+            from nmtune.apps.study.images_config import check_images_config
 
             values = dict(PRETRAIN_DEFAULTS[(self.setup, self.objective)], **self.pretrain)
             object.__setattr__(self, "images", check_images_config(self.images, values, self.objective))
