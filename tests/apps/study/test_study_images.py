@@ -300,6 +300,9 @@ def test_a_study_on_an_image_folder_domains_and_shards_runs_end_to_end_streamed(
     assert f"`images` set-up, {objective} pre-training" in verdict and "glyphs, dom-paint" in verdict
     assert ("zero-shot accuracy, pre-training test split" in verdict) == (objective == "contrastive")
     assert (out / "fig2_lp_vs_gamma.png").is_file()
+    ood = verdict.split("OOD accuracy and macro-F1 (%), shift: ")[1:]
+    # one filled table per task with OOD domains (the folder task here has none: no empty table for it)
+    assert len(ood) == 1 and ood[0].startswith("dom-paint") and "–" not in ood[0].split("\n\n")[1]
 
     # resume: nothing is pre-trained, extracted or fitted again; --report-only rewrites the same summary
     import nmtune.pretrain

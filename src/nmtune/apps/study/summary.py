@@ -151,13 +151,19 @@ class StudyData:
         return out
 
     def tasks_of_shift(self, shift: str) -> tuple[str, ...]:
-        """Tasks whose OOD domains are of the given shift type (:data:`nmtune.apps.study.setups.SHIFTS`)."""
+        """Tasks whose OOD domains are of the given shift type (:data:`nmtune.apps.study.setups.SHIFTS`).
+
+        A task that table does not list (e.g. an ``images`` set-up's task) is a shift type of its own.
+        """
         from nmtune.apps.study.setups import SHIFTS
 
-        return tuple(t for t in self.tasks if SHIFTS.get(t) == shift)
+        return tuple(t for t in self.tasks if SHIFTS.get(t, t) == shift)
 
     def shifts(self) -> tuple[str, ...]:
-        """The OOD shift types of the study's tasks, in task order."""
+        """The OOD shift types of the study's tasks that have OOD results, in task order."""
         from nmtune.apps.study.setups import SHIFTS
 
-        return tuple(dict.fromkeys(SHIFTS.get(t, t) for t in self.tasks))
+        with_ood = {
+            r["task"] for r in self.rows if np.isfinite(np.nan if (v := r.get("ood_accuracy")) is None else v)
+        }
+        return tuple(dict.fromkeys(SHIFTS.get(t, t) for t in self.tasks if t in with_ood))
