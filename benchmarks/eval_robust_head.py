@@ -3,13 +3,12 @@
 Per task, one pass fits every candidate of the union of the variants on every fold and once on all the training
 data, then applies each variant's selection rule: since NMTuneCV derives its folds and each candidate's seed from
 ``random_state`` and the candidate's name, the result is exactly each variant's own ``NMTuneCV.fit``
-(``tests/benchmarks/test_eval_robust_head.py`` checks this). Baselines ``lp``, ``logreg-cv`` and ``logreg-gcv``
+(``tests/heads/test_robust_head.py`` checks this). Baselines ``lp``, ``logreg-cv`` and ``logreg-gcv``
 are fitted as heads of the registry. One JSON record per (source, task, seed), appended to ``--out`` (runs in it
-are skipped: the script resumes). ``--report`` writes the pre-registered decision, tables and a forest plot.
+are skipped: the script resumes). ``benchmarks/report_robust_head.py`` applies the pre-registered decision rule.
 
-    python benchmarks/eval_robust_head.py --sources minilm-20ng digits fashion-c --seeds 0 \\
-        --out docs/results/robust-head/records.jsonl
-    python benchmarks/eval_robust_head.py --report --out docs/results/robust-head/records.jsonl
+    python benchmarks/eval_robust_head.py --sources digits --seeds 0 --out docs/results/robust-head/records-digits.jsonl
+    python benchmarks/report_robust_head.py docs/results/robust-head/records-*.jsonl
 
 Only the public library is used. N samples, D features, C classes, K folds.
 """
@@ -248,16 +247,13 @@ def main(argv=None) -> None:  # noqa: D103
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--out", type=Path, default=Path("docs/results/robust-head/records.jsonl"))
     parser.add_argument(
-        "--report", action="store_true", help="write the report from --out instead of running"
+        "--out",
+        type=Path,
+        default=Path("docs/results/robust-head/records.jsonl"),
+        help="records file (one JSON line per source, task, seed)",
     )
     args = parser.parse_args(argv)
-    if args.report:
-        from report_robust_head import write_report  # benchmarks/report_robust_head.py
-
-        write_report(args.out, args.out.parent)
-        return
     run(args.sources, args.seeds, args.out, log=lambda s: print(s, flush=True))
 
 
