@@ -182,7 +182,7 @@ def forest(a, path: Path) -> None:
 
     names = list(REFERENCE + VARIANTS)
     colours = {"minilm-20ng": "tab:blue", "digits": "tab:orange", "fashion-c": "tab:green"}
-    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.8 * len(names)))
+    fig, ax = plt.subplots(figsize=(7.5, 1.6 + 0.8 * len(names)))
     for i, v in enumerate(names):
         y = len(names) - 1 - i
         r = a["variants"][v]
@@ -207,7 +207,8 @@ def forest(a, path: Path) -> None:
     ax.set_yticklabels(list(reversed(names)))
     ax.set_xlabel("OOD accuracy minus the source's better baseline (LP or logreg-cv), points")
     ax.set_title("NMTuneCV variants, pre-registered sources (unit: task)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_ylim(-0.6, len(names) - 0.3)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
