@@ -16,6 +16,7 @@ import argparse
 import multiprocessing as mp
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -49,6 +50,7 @@ def main() -> None:  # noqa: D103
     parser.add_argument("--heads", nargs="+", default=["nmtune-cv"], help="registry heads to time")
     parser.add_argument("--busy", type=int, default=0, help="extra busy processes beside the fits")
     args = parser.parse_args()
+    warnings.filterwarnings("ignore", category=FutureWarning)  # scikit-learn's notices about future defaults
 
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.pipeline import make_pipeline
