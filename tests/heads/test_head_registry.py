@@ -22,7 +22,7 @@ def test_the_documented_heads_are_registered():
         "logreg",
         "logreg-cv",
     } <= set(list_heads())
-    assert list_heads("nmtune-cv*") == ["nmtune-cv", "nmtune-cv-1se"]
+    assert list_heads("nmtune-cv*") == ["nmtune-cv", "nmtune-cv-1se", "nmtune-cv-ps"]
     assert isinstance(get_head("nmtune"), HeadSpec) and get_head("nmtune").cls is NMTune
 
 

@@ -131,8 +131,9 @@ class Blend(ClassifierMixin, BaseEstimator):
         ``classes_`` agree). The first member's ``transform`` is the blend's.
     """
 
-    def __init__(self, members=()):
+    def __init__(self, members=(), weights=None):
         self.members = members
+        self.weights = weights
 
     def fit(self, X, y):
         """Fit every member on ``X`` (N, D), ``y`` (N,); returns ``self``."""
@@ -142,17 +143,26 @@ class Blend(ClassifierMixin, BaseEstimator):
         return self
 
     @classmethod
-    def of_fitted(cls, members) -> Blend:
+    def of_fitted(cls, members, weights=None) -> Blend:
         """A blend of members that are already fitted (on the same data)."""
-        blend = cls(list(members))
+        blend = cls(list(members), None if weights is None else [float(w) for w in weights])
         blend.members_ = list(members)
         blend.classes_ = blend.members_[0].classes_
         blend.n_features_in_ = blend.members_[0].n_features_in_
         return blend
 
+    def _weights(self) -> np.ndarray:
+        if self.weights is None:
+            return np.full(len(self.members_), 1.0 / len(self.members_))
+        w = np.asarray(self.weights, dtype=float)
+        return w / w.sum()
+
     def predict_proba(self, X) -> np.ndarray:
-        """Mean of the members' class probabilities, (N, C)."""
-        return np.mean([m.predict_proba(X) for m in self.members_], axis=0)
+        """Weighted mean (default: mean) of the members' class probabilities, (N, C)."""
+        probas = np.stack([m.predict_proba(X) for m in self.members_])  # (members, N, C)
+        if self.weights is None:
+            return probas.mean(axis=0)
+        return np.tensordot(self._weights(), probas, axes=1)
 
     def predict(self, X) -> np.ndarray:
         """Labels of the largest mean probability, (N,)."""
@@ -167,7 +177,7 @@ class Blend(ClassifierMixin, BaseEstimator):
         return self.members_[0].get_feature_names_out(input_features)
 
     def _saved_params(self) -> dict:
-        return {}  # the members are saved as parts
+        return {} if self.weights is None else {"weights": [float(w) for w in self.weights]}  # members: parts
 
     def _save_state(self) -> tuple[dict, dict]:
         metas, tensors = [], {}
@@ -188,8 +198,10 @@ class Blend(ClassifierMixin, BaseEstimator):
         self.members = list(self.members_)
 
 
-def candidate_family(*, Cs, blend: bool, lp_params, nmtune_params, device) -> list[Candidate]:
-    """The ordered candidates: ``lp``, ``l2-C<C>`` (C ascending), ``nmtune``, then the ``nmtune+...`` blends.
+def candidate_family(
+    *, Cs, blend: bool, lp_params, nmtune_params, device, penalty="sum", lpft=False, n_train=None
+) -> list[Candidate]:
+    """The ordered candidates: ``lp``, the L2 heads (C ascending), ``nmtune``, ``lpft``, then the blends.
 
     The order breaks ties in the selection: the earlier (simpler) candidate wins.
 
@@ -203,25 +215,49 @@ def candidate_family(*, Cs, blend: bool, lp_params, nmtune_params, device) -> li
         Constructor overrides of :class:`LinearProbe` and :class:`NMTune`.
     device : str
         Device of the torch heads.
+    penalty : {"sum", "per-sample"}
+        ``"sum"``: ``l2-C<C>``, the head ``logreg`` (scikit-learn's C on whatever rows it is fitted on);
+        ``"per-sample"``: ``l2ps-C<C>``, the head ``logreg-per-sample`` with ``n_ref = n_train`` (the per-sample
+        penalty ``1 / (C · n_train)`` on every fold and in the refit).
+    lpft : bool
+        Add ``lpft`` (:class:`nmtune.heads.lpft.LPFT`, after ``nmtune``; no blend; it takes the step budget,
+        ``epochs`` / ``min_steps`` / ``batch_size``, of ``nmtune_params``).
+    n_train : int or None
+        Rows of the whole training set (``n_ref`` of the per-sample heads; None before a fit).
 
     Returns
     -------
     list of Candidate
     """
     lp = Candidate("lp", "lp", {**dict(lp_params or {}), "device": device}, 0.0, SIMPLICITY["lp"])
-    linear = [lp] + [
-        Candidate(f"l2-C{c:g}", "logreg", {"C": c}, 1.0 / c, SIMPLICITY["l2"])
-        for c in sorted(float(c) for c in Cs)
-    ]
+    if penalty == "per-sample":
+        l2 = [
+            Candidate(
+                f"l2ps-C{c:g}", "logreg-per-sample", {"C": c, "n_ref": n_train}, 1.0 / c, SIMPLICITY["l2"]
+            )
+            for c in sorted(float(c) for c in Cs)
+        ]
+    else:
+        l2 = [
+            Candidate(f"l2-C{c:g}", "logreg", {"C": c}, 1.0 / c, SIMPLICITY["l2"])
+            for c in sorted(float(c) for c in Cs)
+        ]
+    linear = [lp, *l2]
     tuned = Candidate(
         "nmtune", "nmtune", {**dict(nmtune_params or {}), "device": device}, 0.0, SIMPLICITY["tuned"]
     )
+    extra = []
+    if lpft:
+        budget = {
+            k: v for k, v in dict(nmtune_params or {}).items() if k in ("epochs", "min_steps", "batch_size")
+        }
+        extra.append(Candidate("lpft", "lpft", {**budget, "device": device}, 0.0, SIMPLICITY["tuned"]))
     blends = []
     if blend:
         for m in linear:
             group = SIMPLICITY["blend-lp"] if m.family == "lp" else SIMPLICITY["blend-l2"]
             blends.append(Candidate(f"nmtune+{m.name}", "blend", {}, m.strength, group, ("nmtune", m.name)))
-    return [*linear, tuned, *blends]
+    return [*linear, tuned, *extra, *blends]
 
 
 def _legacy_candidate(name: str) -> Candidate:
@@ -230,6 +266,9 @@ def _legacy_candidate(name: str) -> Candidate:
         member = _legacy_candidate(name[len("nmtune+") :])
         group = SIMPLICITY["blend-lp"] if member.family == "lp" else SIMPLICITY["blend-l2"]
         return Candidate(name, "blend", {}, member.strength, group, ("nmtune", member.name))
+    if name.startswith("l2ps-C"):
+        c = float(name[6:])
+        return Candidate(name, "logreg-per-sample", {"C": c}, 1.0 / c, SIMPLICITY["l2"])
     if name.startswith("l2-C"):
         return Candidate(name, "logreg", {"C": float(name[4:])}, 1.0 / float(name[4:]), SIMPLICITY["l2"])
     if name == "lp":

@@ -20,19 +20,30 @@ from sklearn.utils.validation import check_is_fitted
 from nmtune._internal.threads import thread_limit
 from nmtune._internal.validation import check_number, seed_from_random_state
 
-from ._candidates import Blend, Candidate, candidate_family, candidate_seed, simplicity_order
+from ._candidates import Blend, Candidate, candidate_family, candidate_seed, simplicity_order  # noqa: F401
 from ._cv_fit import blend_times, fit_folds, progress_bar
 from ._cv_state import FOLD_ENSEMBLE, _CVState
 from ._data import refuse_fit_params, validate_X, validate_y
 from .folds import resolve_folds, selection_folds
+from .persample import WIDE_CS
 from .registry import register_head
-from .selection import SELECTIONS, cv_results, fold_scores, select_candidate
+from .selection import SELECTIONS, average_weights, cv_results, fold_scores, select_candidate, within_one_se
 
-__all__ = ["NMTuneCV", "select_candidate", "DEFAULT_CS", "SELECTIONS", "FOLD_ENSEMBLE"]
+__all__ = [
+    "NMTuneCV",
+    "select_candidate",
+    "candidate_seed",
+    "DEFAULT_CS",
+    "SELECTIONS",
+    "PENALTIES",
+    "FOLD_ENSEMBLE",
+]
 
 #: Inverse L2 strengths of the regularised linear candidates: half-decade steps from strong to scikit-learn's
 #: default (C = 1), fixed before any evaluation (docs/nmtune-cv.md).
 DEFAULT_CS = (0.01, 0.03, 0.1, 0.3, 1.0)
+#: Penalties of the L2 candidates (``penalty``): scikit-learn's C on the rows of each fit, or per sample.
+PENALTIES = ("sum", "per-sample")
 
 
 def _is_int(value) -> bool:
@@ -64,9 +75,20 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
         folds are capped by the number of groups per class, stratified folds by the size of the smallest class);
         a splitter object (its ``split(X, y, groups)`` gives the folds, e.g. ``GroupKFold(3)``); or an iterable
         of ``(train, validation)`` index arrays. Every class must be on the training side of every fold.
-    selection : {"best", "one-se"}, default="best"
+    selection : {"best", "one-se", "average-1se"}, default="best"
         Selection rule (:func:`select_candidate`). ``"one-se"`` prefers strongly regularised linear heads when the
         folds cannot tell the candidates apart; offered as the head ``nmtune-cv-1se`` (docs/nmtune-cv.md).
+        ``"average-1se"`` averages the class probabilities of every candidate within one standard error of the
+        best (:func:`nmtune.heads.selection.within_one_se`; ``best_params_["averaged"]`` lists them; a blend counts
+        as one candidate, its members sharing its weight).
+    penalty : {"sum", "per-sample"}, default="sum"
+        L2 candidates: ``"sum"``, ``l2-C<C>`` (the head ``logreg``, scikit-learn's C, a *sum* of losses: the same C
+        is a stronger per-sample penalty on a fold than in the refit); ``"per-sample"``, ``l2ps-C<C>`` (the head
+        ``logreg-per-sample``): the per-sample penalty ``1 / (C · N)`` of the whole training set on every fold and
+        in the refit, so the refit uses the validated strength.
+    lpft : bool, default=False
+        Add the candidate ``lpft`` (:class:`nmtune.heads.lpft.LPFT`: a residual head started at Z = F with its
+        classifier from a strong L2 head).
     refit : {True, False, "fold-ensemble"}, default=True
         As in ``GridSearchCV``: True refits the winner on all the training data (``best_estimator_``); False keeps
         no model (the selection only: ``cv_results_``, ``best_params_``; no ``predict``). ``"fold-ensemble"``
@@ -122,6 +144,8 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
         blend=True,
         cv=5,
         selection="best",
+        penalty="sum",
+        lpft=False,
         refit=True,
         lp_params=None,
         nmtune_params=None,
@@ -135,6 +159,8 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
         self.blend = blend
         self.cv = cv
         self.selection = selection
+        self.penalty = penalty
+        self.lpft = lpft
         self.refit = refit
         self.lp_params = lp_params
         self.nmtune_params = nmtune_params
@@ -158,6 +184,8 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
             )
         if self.selection not in SELECTIONS:
             raise ValueError(f"selection must be one of {list(SELECTIONS)}; got {self.selection!r}.")
+        if self.penalty not in PENALTIES:
+            raise ValueError(f"penalty must be one of {list(PENALTIES)}; got {self.penalty!r}.")
         fold_ensemble = isinstance(self.refit, str) and self.refit == FOLD_ENSEMBLE
         if not (isinstance(self.refit, (bool, np.bool_)) or fold_ensemble):
             raise ValueError(f"refit must be True, False or {FOLD_ENSEMBLE!r}; got {self.refit!r}.")
@@ -182,11 +210,14 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
             return self.refit
         return "refit" if self.refit else "none"
 
-    def candidates(self) -> list[Candidate]:
-        """The candidates these parameters give, in the order of ``cv_results_`` (no fitting)."""
+    def candidates(self, n_train: int | None = None) -> list[Candidate]:
+        """The candidates these parameters give, in the order of ``cv_results_`` (no fitting).
+
+        ``n_train`` (the rows of the training set) is the reference size of the per-sample L2 candidates.
+        """
         return candidate_family(
             Cs=self.Cs, blend=self.blend, lp_params=self.lp_params, nmtune_params=self.nmtune_params,
-            device=self.device,
+            device=self.device, penalty=self.penalty, lpft=bool(self.lpft), n_train=n_train,
         )  # fmt: skip
 
     def fit(self, X, y, groups=None, **fit_params):
@@ -222,7 +253,7 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
         seed = seed_from_random_state(self.random_state)
         self.folds_ = self._make_folds(y_enc, groups, seed)
         self.n_splits_ = len(self.folds_)
-        family = self.candidates()
+        family = self.candidates(X.shape[0])
         fitted = [c for c in family if not c.members]
         self.candidates_ = family
         self.candidate_seeds_ = {c.name: candidate_seed(seed, c.name) for c in fitted}
@@ -239,9 +270,26 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
             best = family[self.best_index_]
             self.best_params_ = {"candidate": best.name}
             self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
-            if mode == "refit":
+            by_name = {c.name: c for c in family}
+            averaged = None
+            if self.selection == "average-1se":
+                chosen = [family[i] for i in within_one_se(scores)]
+                self.best_params_["averaged"] = [c.name for c in chosen]
+                averaged = average_weights(chosen)  # {fitted candidate name: weight}
+            if mode == "refit" and averaged is not None:
                 start = time.perf_counter()
-                by_name = {c.name: c for c in family}
+                members = [by_name[m].build(self.candidate_seeds_[m]).fit(X, y_enc) for m in averaged]
+                self.best_estimator_ = Blend.of_fitted(members, list(averaged.values()))
+                self.refit_time_ = time.perf_counter() - start
+                if bar is not None:
+                    bar.update()
+            elif mode == FOLD_ENSEMBLE and averaged is not None:
+                self.fold_estimators_ = [
+                    Blend.of_fitted([models[m, k] for m in averaged], list(averaged.values()))
+                    for k in range(self.n_splits_)
+                ]
+            elif mode == "refit":
+                start = time.perf_counter()
                 if best.members:
                     members = [by_name[m].build(self.candidate_seeds_[m]) for m in best.members]
                     self.best_estimator_ = Blend(members).fit(X, y_enc)
@@ -376,6 +424,12 @@ def nmtune_cv_1se(*, epochs=None, min_steps=None, batch_size=None, **params) -> 
     return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
 
 
+def nmtune_cv_ps(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
+    """:func:`nmtune_cv` with per-sample L2 candidates on the wide grid (``penalty="per-sample"``, C 0.001-1)."""
+    params = {"penalty": "per-sample", "Cs": WIDE_CS, **params}
+    return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
+
+
 register_head(
     "nmtune-cv",
     nmtune_cv,
@@ -389,4 +443,11 @@ register_head(
     cls=NMTuneCV,
     transforms=True,
     description="NMTuneCV with the one-standard-error rule: the simplest candidate within one SE of the best",
+)
+register_head(
+    "nmtune-cv-ps",
+    nmtune_cv_ps,
+    cls=NMTuneCV,
+    transforms=True,
+    description="NMTuneCV with per-sample L2 candidates (1/(C N), C 0.001-1): the validated strength is refitted",
 )

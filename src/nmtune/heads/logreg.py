@@ -134,11 +134,15 @@ class LogReg(_LinearHead):
         with thread_limit(self.n_threads):
             X = np.asarray(X, dtype=np.float64)
             self.scaler_ = StandardScaler().fit(X)
-            self.model_ = LogisticRegression(C=self.C, max_iter=self.max_iter).fit(
+            self.model_ = LogisticRegression(C=self._sklearn_C(X.shape[0]), max_iter=self.max_iter).fit(
                 self.scaler_.transform(X), y_enc
             )
         self.n_iter_ = self.model_.n_iter_
         return self
+
+    def _sklearn_C(self, n: int) -> float:
+        """scikit-learn's C for a fit on ``n`` rows (here C itself; :class:`PerSampleL2` rescales it)."""
+        return float(self.C)
 
     def _proba(self, X, n_threads) -> np.ndarray:
         with thread_limit(n_threads):

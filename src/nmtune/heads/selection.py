@@ -10,10 +10,66 @@ import numpy as np
 
 from ._candidates import simplicity_order
 
-__all__ = ["SELECTIONS", "select_candidate", "simplicity_order", "fold_scores", "cv_results"]
+__all__ = [
+    "SELECTIONS",
+    "select_candidate",
+    "within_one_se",
+    "average_weights",
+    "simplicity_order",
+    "fold_scores",
+    "cv_results",
+]
 
-#: The selection rules of :class:`nmtune.heads.NMTuneCV` (its ``selection`` parameter).
-SELECTIONS = ("best", "one-se")
+#: The selection rules of :class:`nmtune.heads.NMTuneCV` (its ``selection`` parameter). ``"average-1se"`` keeps
+#: the best candidate as ``best_index_`` and averages every candidate within one standard error of it
+#: (:func:`within_one_se`).
+SELECTIONS = ("best", "one-se", "average-1se")
+
+
+def within_one_se(scores) -> np.ndarray:
+    """Indices of the candidates whose mean fold score is within one standard error of the best mean.
+
+    The standard error is the best candidate's fold standard deviation (ddof = 1) over sqrt(K), as in
+    :func:`select_candidate`'s ``"one-se"``; with K = 1 only the best (the first on ties).
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_candidates, K)
+
+    Returns
+    -------
+    ndarray of int, ascending
+    """
+    scores = np.asarray(scores, dtype=float)
+    mean = scores.mean(axis=1)
+    best = int(np.argmax(mean))
+    if scores.shape[1] < 2:
+        return np.array([best])
+    se = float(scores[best].std(ddof=1) / np.sqrt(scores.shape[1]))
+    return np.flatnonzero(mean >= mean[best] - se)
+
+
+def average_weights(chosen) -> dict[str, float]:
+    """Weight of each fitted candidate when the ``chosen`` candidates are averaged with equal weights.
+
+    A blend (``members``) counts as one candidate whose weight its members share; a fitted candidate chosen both
+    alone and in blends gets the sum.
+
+    Parameters
+    ----------
+    chosen : sequence of Candidate
+
+    Returns
+    -------
+    dict
+        ``{fitted candidate name: weight}``, weights summing to 1, in order of first appearance.
+    """
+    weights: dict[str, float] = {}
+    for c in chosen:
+        parts = c.members or (c.name,)
+        for m in parts:
+            weights[m] = weights.get(m, 0.0) + 1.0 / (len(chosen) * len(parts))
+    return weights
 
 
 def select_candidate(scores, simplicity, rule: str = "best") -> int:
@@ -25,8 +81,9 @@ def select_candidate(scores, simplicity, rule: str = "best") -> int:
         Validation accuracy of every candidate on every fold.
     simplicity : sequence of int, length n_candidates
         Rank of each candidate for ``"one-se"``, simplest first (:func:`simplicity_order`).
-    rule : {"best", "one-se"}
-        ``"best"``: the highest mean score, the first one on ties. ``"one-se"``: the simplest candidate whose mean
+    rule : {"best", "one-se", "average-1se"}
+        ``"best"`` (and ``"average-1se"``, whose other members :func:`within_one_se` gives): the highest mean
+        score, the first one on ties. ``"one-se"``: the simplest candidate whose mean
         is within one standard error of the best mean, the standard error being the best candidate's fold
         standard deviation (ddof = 1) over sqrt(K) (Breiman et al., 1984; K = 1: the best).
 
@@ -37,7 +94,7 @@ def select_candidate(scores, simplicity, rule: str = "best") -> int:
     scores = np.asarray(scores, dtype=float)
     mean = scores.mean(axis=1)
     best = int(np.argmax(mean))
-    if rule == "best" or scores.shape[1] < 2:
+    if rule in ("best", "average-1se") or scores.shape[1] < 2:
         return best
     se = float(scores[best].std(ddof=1) / np.sqrt(scores.shape[1]))
     within = np.flatnonzero(mean >= mean[best] - se)

@@ -1,0 +1,100 @@
+"""NMTuneCV's fit time beside scikit-learn's ``LogisticRegressionCV`` in the same run, with the load average.
+
+Issue 24's cost target: the default NMTuneCV fits 1,000 x 384 features (6 classes) in <= 60 s on the shared
+2-core machine with another job beside it. The features are a fixed Gaussian mixture (seed 0). Printed: the
+1-minute load average before and after each fit, each method's wall time, and NMTuneCV's time by candidate
+(``cv_results_["mean_fit_time"]`` x K, plus the refit), which says where the time goes.
+
+Run: ``python benchmarks/bench_nmtune_cv_cost.py [--n 1000] [--dim 384] [--heads nmtune-cv nmtune-cv-ps]
+[--busy 1]`` (``--busy 1`` adds one busy process in a session of its own, as benchmarks/bench_threads.py does;
+on a machine that already runs other jobs it is not needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import time
+import warnings
+
+import numpy as np
+
+
+def _burn(stop) -> None:
+    if hasattr(os, "setsid"):
+        os.setsid()  # its own session, as another job's
+    x = 0
+    while not stop.is_set():
+        for _ in range(100_000):
+            x = (x * 1103515245 + 12345) & 0xFFFFFFFF
+
+
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _data(n: int, dim: int, classes: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(classes, dim)) * 0.35
+    y = np.arange(n) % classes
+    X = (centres[y] + rng.normal(size=(n, dim))).astype(np.float32)
+    return X, y
+
+
+def main() -> None:  # noqa: D103
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument("--classes", type=int, default=6)
+    parser.add_argument("--heads", nargs="+", default=["nmtune-cv"], help="registry heads to time")
+    parser.add_argument("--busy", type=int, default=0, help="extra busy processes beside the fits")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", category=FutureWarning)  # scikit-learn's notices about future defaults
+
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from nmtune.heads import create_head
+    from nmtune.heads.logreg import LOGREG_CS
+    from nmtune.heads.threads import pick_threads
+
+    X, y = _data(args.n, args.dim, args.classes)
+    stop = mp.Event()
+    busy = [mp.Process(target=_burn, args=(stop,), daemon=True) for _ in range(args.busy)]
+    for p in busy:
+        p.start()
+    try:
+        print(f"{args.n} x {args.dim} features, {args.classes} classes; {args.busy} extra busy process(es); "
+              f"cores {os.cpu_count()}, threads the heads pick now: {pick_threads(None)}")  # fmt: skip
+        print(f"load average (1, 5, 15 min) at start: {_load()}")
+        t0 = time.perf_counter()
+        make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=list(LOGREG_CS), cv=5, max_iter=2000)).fit(
+            X, y
+        )
+        lr_s = time.perf_counter() - t0
+        print(f"LogisticRegressionCV (8 Cs, 5 folds): {lr_s:7.1f} s   load {_load()}")
+        for name in args.heads:
+            t0 = time.perf_counter()
+            clf = create_head(name, random_state=0, device="cpu").fit(X, y)
+            s = time.perf_counter() - t0
+            print(f"{name}: {s:7.1f} s = {s / lr_s:.1f} x LogisticRegressionCV   load {_load()}   "
+                  f"picked {clf.best_params_['candidate']}, K = {clf.n_splits_}")  # fmt: skip
+            res = clf.cv_results_
+            fitted = [c for c in clf.candidates_ if not c.members]
+            index = {c.name: i for i, c in enumerate(clf.candidates_)}
+            parts = sorted(
+                ((c.name, float(res["mean_fit_time"][index[c.name]]) * clf.n_splits_) for c in fitted),
+                key=lambda t: -t[1],
+            )
+            print("   fold fits by candidate: " + ", ".join(f"{n} {t:.1f} s" for n, t in parts if t >= 0.05))
+            print(f"   refit of the winner: {clf.refit_time_:.1f} s")
+    finally:
+        stop.set()
+        for p in busy:
+            p.join(timeout=5)
+
+
+if __name__ == "__main__":
+    main()
