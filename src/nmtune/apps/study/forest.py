@@ -26,7 +26,8 @@ def forest_plot(panels, path, *, title: str, caption: str, width: float = 9.0):
     caption : str
         Text under the figure (what the interval is, the unit of replication).
     width : float
-        Figure width in inches.
+        Figure width in inches; widened when the labels and notes need it, so that the plotting area keeps at
+        least about 4 inches (long claim labels and notes otherwise squeeze it to nothing).
 
     Returns
     -------
@@ -37,6 +38,11 @@ def forest_plot(panels, path, *, title: str, caption: str, width: float = 9.0):
     import matplotlib.pyplot as plt
 
     heights = [max(1, len(p["rows"])) for p in panels]
+    rows_all = [r for p in panels for r in p["rows"]]
+    chars = max((len(r["label"]) for r in rows_all), default=0) + max(
+        (len(r.get("note", "")) for r in rows_all), default=0
+    )
+    width = max(width, 4.5 + 0.066 * chars)  # ~0.066 in per character at 8-8.5 pt
     fig, axes = plt.subplots(
         len(panels), 1, figsize=(width, 0.42 * sum(heights) + 1.3 * len(panels) + 0.9),
         gridspec_kw={"height_ratios": heights}, squeeze=False,
