@@ -118,7 +118,8 @@ def test_text_encoder_on_an_image_suite_is_refused_before_encoding():
 def test_the_ablations_preset_covers_every_registered_variant():
     from nmtune.protocol.methods import list_methods
 
-    # methods of their own (docs/nmtune-cv.md)
-    not_ablations = {"nmtune-cv", "nmtune-cv-1se", "logreg-cv", "logreg-gcv", "logreg-c1"}
+    # methods of their own (docs/nmtune-cv.md), including the robust-head heads (not variants of NMTune's loss)
+    not_ablations = {"nmtune-cv", "nmtune-cv-1se", "nmtune-cv-ps", "logreg-cv", "logreg-gcv", "logreg-c1"}
+    not_ablations |= {"logreg-per-sample", "lpft"}
     methods = {m if isinstance(m, str) else m[0] for m in load_config("ablations").methods}
     assert set(list_methods()) - not_ablations <= methods
