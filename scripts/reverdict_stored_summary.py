@@ -175,7 +175,8 @@ def reverdict(folder: Path, out: Path) -> dict:
         "",
         "> **Provisional.** This folder's run was made and first decided under the **old rules** (no Holm "
         "correction, the clean-lead claim as NMTune(0) − mean NMTune(γ > 0), pooled MDEs per γ, no macro-F1, no "
-        "per-sample predictions). Its checkpoints are not kept, so it was not re-run. The table below applies the "
+        "per-sample predictions). Its checkpoints are not kept and it was not re-run as it was (docs/study.md "
+        "lists any smaller re-run). The table below applies the "
         "current rules (`nmtune.apps.study.verdict`) to the per-seed values stored in `summary.json`, with "
         "`scripts/reverdict_stored_summary.py` (command at the end). Missing, because the run did not store them: "
         "**test-sample variance** (no per-sample predictions: the intervals hold the between-seed spread only, so "
