@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nmtune.apps.study.figures import claim_panels
 from nmtune.apps.study.forest import forest_plot
 from nmtune.apps.study.report import leads
 from nmtune.apps.study.tables import format_effect, per_gamma_table, verdict_table
@@ -91,24 +92,7 @@ def head_differences(data: StoredSummary, methods) -> list[dict]:
 
 
 def _forest_claims(verdicts, path: Path, S: int, title: str) -> Path:
-    groups = [("accuracy", "effect (accuracy points, %)", 100.0), ("per unit gamma", "slope per unit γ", 1.0),
-              ("r", "partial correlation r", 1.0)]  # fmt: skip
-    panels = []
-    for units, xlabel, scale in groups:
-        rows = [
-            {
-                "label": v.claim + (" (the claim: < 0)" if v.direction < 0 else ""),
-                "effect": scale * v.effect,
-                "lo": scale * v.lo,
-                "hi": scale * v.hi,
-                "note": f"p {v.p:.3f} ({v.raw}); Holm p {v.p_holm:.2f}: {v.holm}",
-                "strong": v.holm != "inconclusive",
-            }
-            for v in verdicts
-            if v.units == units
-        ]
-        if rows:
-            panels.append({"xlabel": xlabel, "rows": rows})
+    panels = claim_panels(verdicts)
     return forest_plot(
         panels,
         path,

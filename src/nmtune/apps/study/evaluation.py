@@ -131,27 +131,22 @@ def zero_shot_record(config, backbone, task, suite) -> dict:
         ``run_id``, ``config`` (method ``"zero-shot"``, fraction 0), ``status``, ``domains``, ``id_accuracy``,
         ``ood_accuracy``, ``predictions``, ``finished_at``.
     """
-    if config.setup == "images":  # images decoded a chunk at a time from disk
-        from nmtune.apps.study.images import image_zero_shot_record
-        from nmtune.apps.study.setups import captions
-
-        spec = zero_shot_spec(config, backbone, task)
-        return image_zero_shot_record(config, backbone, task, suite, spec, captions(task.class_names))
     from nmtune.apps.study.setups import captions
-    from nmtune.datasets import capped_name, load_dataset
-    from nmtune.pretrain import load_checkpoint, zero_shot_predict
     from nmtune.protocol.evaluate import macro_f1
     from nmtune.protocol.predictions import pack_labels
     from nmtune.protocol.runner import library_versions
 
     spec = zero_shot_spec(config, backbone, task)
-    ckpt = load_checkpoint(backbone.path)
     texts = captions(task.class_names)
+    evals = next(t for t in suite.tasks if t.name == task.name).evals
+    if config.setup == "images":  # images decoded a chunk at a time from disk
+        from nmtune.apps.study.images import image_zero_shot_predictions
+
+        labelled = image_zero_shot_predictions(config, backbone, evals, texts)
+    else:
+        labelled = _zero_shot_predictions(config, backbone, evals, texts)
     domains, predictions = {}, {}
-    for d in next(t for t in suite.tasks if t.name == task.name).evals:
-        ds = load_dataset(capped_name(d.data.dataset, config.max_test), d.data.split)
-        y = np.asarray(ds.labels, dtype=np.int64)
-        pred = zero_shot_predict(ckpt, np.asarray(ds.inputs), texts)
+    for d, y, pred in labelled:
         domains[d.name] = {
             "kind": d.kind,
             "n": int(y.size),
@@ -179,3 +174,14 @@ def zero_shot_record(config, backbone, task, suite) -> dict:
         "task_meta": dict(task.meta),
         "finished_at": time.time(),
     }
+
+
+def _zero_shot_predictions(config, backbone, evals, texts):
+    """``(domain, labels (N,), predictions (N,))`` per evaluation domain of a built-in data set, decoded whole."""
+    from nmtune.datasets import capped_name, load_dataset
+    from nmtune.pretrain import load_checkpoint, zero_shot_predict
+
+    ckpt = load_checkpoint(backbone.path)
+    for d in evals:
+        ds = load_dataset(capped_name(d.data.dataset, config.max_test), d.data.split)
+        yield d, np.asarray(ds.labels, dtype=np.int64), zero_shot_predict(ckpt, np.asarray(ds.inputs), texts)

@@ -19,7 +19,7 @@ import numpy as np
 from nmtune._internal.stats import t_interval
 from nmtune.exceptions import require
 
-__all__ = ["write_figures", "mean_and_interval"]
+__all__ = ["write_figures", "mean_and_interval", "claim_panels"]
 
 _INTERVAL = "95 % t-interval over the {S} pre-training seeds (unit of replication; test sets held fixed)"
 
@@ -178,9 +178,12 @@ def _scatter(plt, data, probe, path, verdicts):
     return _save(fig, path, bottom)
 
 
-def _forest_claims(verdicts, path, S, config):
-    from nmtune.apps.study.forest import forest_plot
+def claim_panels(verdicts) -> list[dict]:
+    """The forest-plot panels of a study's claims (:func:`nmtune.apps.study.forest.forest_plot`'s ``panels``).
 
+    One panel per unit (accuracy points, slope per unit γ, correlation), one row per claim: effect and interval,
+    raw and Holm decisions as the note, filled when decided after Holm.
+    """
     groups = [("accuracy", "effect (accuracy points, %)", 100.0), ("per unit gamma", "slope per unit γ", 1.0),
               ("r", "partial correlation r", 1.0)]  # fmt: skip
     panels = []
@@ -201,6 +204,13 @@ def _forest_claims(verdicts, path, S, config):
         ]
         if rows:
             panels.append({"xlabel": xlabel, "rows": rows})
+    return panels
+
+
+def _forest_claims(verdicts, path, S, config):
+    from nmtune.apps.study.forest import forest_plot
+
+    panels = claim_panels(verdicts)
     return forest_plot(
         panels,
         path,

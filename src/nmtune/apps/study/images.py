@@ -38,7 +38,7 @@ import numpy as np
 from nmtune.apps.study.images_config import ood_domains
 from nmtune.datasets.image_sources import ImageSource
 
-__all__ = ["images_suite", "check_image_sources", "image_feature_tasks", "image_zero_shot_record"]
+__all__ = ["images_suite", "check_image_sources", "image_feature_tasks", "image_zero_shot_predictions"]
 
 
 def _digest(value) -> str:
@@ -284,28 +284,23 @@ def image_feature_tasks(config, backbone, suite, out, *, device: str = "cpu", pr
     return tasks
 
 
-def image_zero_shot_record(config, backbone, task, suite, spec, texts, *, device: str = "cpu") -> dict:
-    """The zero-shot record of an image-caption backbone on one ``images`` task, images read in chunks.
+def image_zero_shot_predictions(config, backbone, evals, texts, *, device: str = "cpu"):
+    """``(domain, labels (N,), predictions (N,))`` per evaluation domain of an ``images`` task, read in chunks.
 
-    As :func:`nmtune.apps.study.evaluation.zero_shot_record` (which passes the record's ``spec`` and the
+    For :func:`nmtune.apps.study.evaluation.zero_shot_record` (which passes the task's evaluation domains and the
     classes' captions ``texts``): the caption closest to each image, on the same capped rows as the features,
     decoded ``images.batch_size`` images at a time.
     """
     from nmtune.pretrain import load_checkpoint, zero_shot_predict
     from nmtune.pretrain.checkpoint import checkpoint_preprocessing
     from nmtune.pretrain.zero_shot import caption_features
-    from nmtune.protocol.evaluate import macro_f1
-    from nmtune.protocol.predictions import pack_labels
-    from nmtune.protocol.runner import library_versions
 
     ckpt = load_checkpoint(backbone.path)
     channels = int(checkpoint_preprocessing(ckpt)["channels"])
     text_features = caption_features(ckpt, texts)
     step = int(config.images["batch_size"])
-    domains, predictions = {}, {}
-    for d in next(t for t in suite.tasks if t.name == task.name).evals:
+    for d in evals:
         src = _capped(_open(d.data, channels), config.max_test)
-        y = np.asarray(src.labels, dtype=np.int64)
         pred = np.concatenate(
             [
                 zero_shot_predict(
@@ -319,30 +314,4 @@ def image_zero_shot_record(config, backbone, task, suite, spec, texts, *, device
                 for a in range(0, len(src), step)
             ]
         )
-        domains[d.name] = {
-            "kind": d.kind,
-            "n": int(y.size),
-            "accuracy": float(np.mean(pred == y)),
-            "macro_f1": macro_f1(y, pred),
-        }
-        predictions[d.name] = {"pred": pack_labels(pred), "true": pack_labels(y)}
-
-    def _mean(kind):
-        vals = [m["accuracy"] for m in domains.values() if m["kind"] == kind]
-        return float(np.mean(vals)) if vals else None
-
-    return {
-        "run_id": spec.run_id,
-        "config": spec.config(),
-        "status": "done",
-        "error": None,
-        "versions": library_versions(),
-        "domains": domains,
-        "id_accuracy": _mean("id"),
-        "ood_accuracy": _mean("ood"),
-        "fit_seconds": 0.0,
-        "n_train": 0,
-        "predictions": predictions,
-        "task_meta": dict(task.meta),
-        "finished_at": time.time(),
-    }
+        yield d, np.asarray(src.labels, dtype=np.int64), pred
