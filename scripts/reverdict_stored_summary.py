@@ -34,7 +34,7 @@ import numpy as np
 from nmtune.apps.study.figures import claim_panels
 from nmtune.apps.study.forest import forest_plot
 from nmtune.apps.study.report import leads
-from nmtune.apps.study.tables import format_effect, per_gamma_table, verdict_table
+from nmtune.apps.study.tables import format_effect, lead_table, per_gamma_table, verdict_table
 from nmtune.apps.study.verdict import claim_verdicts
 from nmtune.report import t_test
 
@@ -187,16 +187,8 @@ def reverdict(folder: Path, out: Path) -> dict:
             "",
             "## The clean model's lead under each head (the DiD rows above are NMTune's lead minus another's)",
             "",
-            "| head | ID+OOD | ID | OOD |",
-            "|---|---|---|---|",
+            *lead_table({m: tests for m, tests in lead.items() if m != "zero-shot"}),
         ]
-        for m, tests in lead.items():
-            if m == "zero-shot":
-                continue
-            cells = [
-                format_effect(tests[k]["mean"], tests[k]["lo"], tests[k]["hi"]) for k in ("all", "id", "ood")
-            ]
-            lines.append(f"| {m} | " + " | ".join(cells) + " |")
     if "noise-hurts-ood" in by_key:
         lines += [
             "",

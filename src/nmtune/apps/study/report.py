@@ -102,6 +102,7 @@ def write_report(data, records, config, out: str | Path, *, replicates=None) -> 
     from nmtune.apps.study.tables import (
         differences_table,
         format_effect,
+        lead_table,
         mcnemar_rows,
         mcnemar_table,
         per_gamma_table,
@@ -159,12 +160,8 @@ def write_report(data, records, config, out: str | Path, *, replicates=None) -> 
             "with test-sample variance). The paper's claim is that NMTune restores a lead that noise took away: the "
             "lead under NMTune must exceed the lead under the head it is compared with (the DiD rows above).",
             "",
-            "| head | ID+OOD | ID | OOD |",
-            "|---|---|---|---|",
+            *lead_table(lead),
         ]
-        for m, tests in lead.items():
-            lines.append(f"| {m} | " + " | ".join(format_effect(tests[k]["mean"], tests[k]["lo"], tests[k]["hi"])
-                                                    for k in ("all", "id", "ood")) + " |")  # fmt: skip
     if "noise-hurts-ood" in by_key:
         lines += [
             "",

@@ -12,6 +12,7 @@ __all__ = [
     "format_effect",
     "verdict_table",
     "per_gamma_table",
+    "lead_table",
     "values_table",
     "differences_table",
     "mcnemar_table",
@@ -77,6 +78,17 @@ def per_gamma_table(verdict) -> list[str]:
             f"{_num(100 * x['mde'])} | {_pt(100 * x['f1_effect'])} |"
         )
     return rows
+
+
+def lead_table(lead) -> list[str]:
+    """Markdown table of the clean model's lead per head: ``lead[head][kind]`` tests, kind ``all``/``id``/``ood``."""
+    lines = ["| head | ID+OOD | ID | OOD |", "|---|---|---|---|"]
+    for m, tests in lead.items():
+        cells = [
+            format_effect(tests[k]["mean"], tests[k]["lo"], tests[k]["hi"]) for k in ("all", "id", "ood")
+        ]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _cell(values, scale: float = 100.0, digits: int = 1) -> str:
