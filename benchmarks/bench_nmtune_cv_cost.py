@@ -3,11 +3,19 @@
 Issue 24's cost target: the default NMTuneCV fits 1,000 x 384 features (6 classes) in <= 60 s on the shared
 2-core machine with another job beside it. The features are a fixed Gaussian mixture (seed 0). Printed: the
 1-minute load average before and after each fit, each method's wall time, and NMTuneCV's time by candidate
-(``cv_results_["mean_fit_time"]`` x K, plus the refit), which says where the time goes.
+(``cv_results_["mean_fit_time"]`` x K, plus the refit), which says where the time goes. The winner here is a
+logistic regression, whose refit is free; the line "worst case" adds what refitting the dearest winner
+(``nmtune+lp``: one NMTune and one linear-probe fit on all N rows) costs, timed in the same run.
+
+``--profile`` then profiles one NMTune fit and one MLP-tuning fit (the same network without the regulariser) on
+a fold's worth of rows, N (K-1)/K, with ``torch.profiler``: wall time per optimiser step split into the
+eigen-decomposition of the batch Gram matrix (the singular value term), matrix products (the MLP's layers and
+their backward, the Gram matrix and the regulariser's gradient), the fused AdamW update, the other torch
+operators, and what is left (Python and dispatch).
 
 Run: ``python benchmarks/bench_nmtune_cv_cost.py [--n 1000] [--dim 384] [--heads nmtune-cv nmtune-cv-ps]
-[--busy 1]`` (``--busy 1`` adds one busy process in a session of its own, as benchmarks/bench_threads.py does;
-on a machine that already runs other jobs it is not needed).
+[--busy 1] [--profile]`` (``--busy 1`` adds one busy process in a session of its own, as
+benchmarks/bench_threads.py does; on a machine that already runs other jobs it is not needed).
 """
 
 from __future__ import annotations
@@ -42,6 +50,42 @@ def _data(n: int, dim: int, classes: int, seed: int = 0):
     return X, y
 
 
+def _step_profile(name: str, X, y, n_threads: int) -> None:
+    """Print one fit's wall time per optimiser step, split by kind of operator (torch.profiler)."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from nmtune.heads import create_head
+
+    create_head(name, random_state=0, device="cpu", n_threads=n_threads, min_steps=20).fit(X, y)  # warm-up
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter()
+        head = create_head(name, random_state=0, device="cpu", n_threads=n_threads).fit(X, y)
+        wall = time.perf_counter() - t0
+    batch = head.batch_size
+    steps = head.n_epochs_ * -(-X.shape[0] // batch)
+    parts = {"eigh (singular value term)": 0.0, "matrix products": 0.0, "AdamW update": 0.0}
+    ops = 0.0
+    for e in prof.key_averages():
+        if not e.key.startswith("aten::"):
+            continue
+        s = e.self_cpu_time_total / 1e6
+        ops += s
+        if "eigh" in e.key:
+            parts["eigh (singular value term)"] += s
+        elif e.key in ("aten::mm", "aten::addmm", "aten::bmm"):
+            parts["matrix products"] += s
+        elif "adam" in e.key:
+            parts["AdamW update"] += s
+    parts["other torch operators"] = ops - sum(parts.values())
+    parts["Python and dispatch"] = wall - ops
+    print(f"   {name} on {X.shape[0]} rows ({torch.get_num_threads()} thread(s)): {wall:.2f} s for {steps} steps "
+          f"({head.n_epochs_} epochs of {-(-X.shape[0] // batch)} batches of <= {batch}) = "
+          f"{1e3 * wall / steps:.2f} ms/step   load {_load()}")  # fmt: skip
+    for k, v in parts.items():
+        print(f"      {k:28s} {v:6.2f} s  {100 * v / wall:5.1f} %  {1e3 * v / steps:5.2f} ms/step")
+
+
 def main() -> None:  # noqa: D103
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1000)
@@ -49,6 +93,7 @@ def main() -> None:  # noqa: D103
     parser.add_argument("--classes", type=int, default=6)
     parser.add_argument("--heads", nargs="+", default=["nmtune-cv"], help="registry heads to time")
     parser.add_argument("--busy", type=int, default=0, help="extra busy processes beside the fits")
+    parser.add_argument("--profile", action="store_true", help="profile one NMTune and one MLP fit per step")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=FutureWarning)  # scikit-learn's notices about future defaults
 
@@ -90,6 +135,19 @@ def main() -> None:  # noqa: D103
             )
             print("   fold fits by candidate: " + ", ".join(f"{n} {t:.1f} s" for n, t in parts if t >= 0.05))
             print(f"   refit of the winner: {clf.refit_time_:.1f} s")
+            t0 = time.perf_counter()
+            for dear in ("nmtune", "lp"):
+                create_head(dear, random_state=0, device="cpu").fit(X, y)
+            dear_s = time.perf_counter() - t0
+            worst = s - clf.refit_time_ + dear_s
+            print(f"   worst case (nmtune+lp wins: NMTune and LP refitted on all {args.n} rows, {dear_s:.1f} s): "
+                  f"{worst:.1f} s = {worst / lr_s:.1f} x LogisticRegressionCV   load {_load()}")  # fmt: skip
+        if args.profile:
+            k = 5
+            rows = args.n * (k - 1) // k
+            print(f"per-step profile of one fold fit ({rows} rows = N (K-1)/K, K = {k}):")
+            for name in ("nmtune", "mlp"):
+                _step_profile(name, X[:rows], y[:rows], pick_threads(None))
     finally:
         stop.set()
         for p in busy:
