@@ -50,8 +50,11 @@ def _data(n: int, dim: int, classes: int, seed: int = 0):
     return X, y
 
 
-def _step_profile(name: str, X, y, n_threads: int) -> None:
-    """Print one fit's wall time per optimiser step, split by kind of operator (torch.profiler)."""
+def _step_profile(name: str, X, y, n_threads: int, **params) -> dict:
+    """Print one fit's wall time per optimiser step, split by kind of operator (torch.profiler); returns the split.
+
+    ``params`` override the head's defaults (the benchmark passes none).
+    """
     import torch
     from torch.profiler import ProfilerActivity, profile
 
@@ -60,7 +63,7 @@ def _step_profile(name: str, X, y, n_threads: int) -> None:
     create_head(name, random_state=0, device="cpu", n_threads=n_threads, min_steps=20).fit(X, y)  # warm-up
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         t0 = time.perf_counter()
-        head = create_head(name, random_state=0, device="cpu", n_threads=n_threads).fit(X, y)
+        head = create_head(name, random_state=0, device="cpu", n_threads=n_threads, **params).fit(X, y)
         wall = time.perf_counter() - t0
     batch = head.batch_size
     steps = head.n_epochs_ * -(-X.shape[0] // batch)
@@ -84,6 +87,7 @@ def _step_profile(name: str, X, y, n_threads: int) -> None:
           f"{1e3 * wall / steps:.2f} ms/step   load {_load()}")  # fmt: skip
     for k, v in parts.items():
         print(f"      {k:28s} {v:6.2f} s  {100 * v / wall:5.1f} %  {1e3 * v / steps:5.2f} ms/step")
+    return {"wall": wall, "steps": steps, **parts}
 
 
 def main() -> None:  # noqa: D103

@@ -1,0 +1,29 @@
+"""benchmarks/bench_nmtune_cv_cost.py's per-step profile: the split covers the whole fit and finds the eigh."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_nmtune_cv_cost.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_nmtune_cv_cost", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_step_profile_splits_the_whole_fit_and_finds_the_singular_value_term(capsys):
+    bench = _bench()
+    X, y = bench._data(64, 24, 3)
+    parts = {name: bench._step_profile(name, X, y, 1, epochs=2, min_steps=6) for name in ("nmtune", "mlp")}
+    for p in parts.values():
+        assert p["steps"] == 6  # 64 rows in one batch of 256: 6 epochs of one step
+        split = [v for k, v in p.items() if k not in ("wall", "steps")]
+        assert np.isclose(sum(split), p["wall"])
+        assert p["matrix products"] > 0
+    assert parts["nmtune"]["eigh (singular value term)"] > 0  # the regulariser's eigen-decomposition
+    assert parts["mlp"]["eigh (singular value term)"] == 0
+    assert "ms/step" in capsys.readouterr().out
