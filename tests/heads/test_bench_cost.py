@@ -27,3 +27,11 @@ def test_step_profile_splits_the_whole_fit_and_finds_the_singular_value_term(cap
     assert parts["nmtune"]["eigh (singular value term)"] > 0  # the regulariser's eigen-decomposition
     assert parts["mlp"]["eigh (singular value term)"] == 0
     assert "ms/step" in capsys.readouterr().out
+
+
+def test_kernel_timings_cover_the_step_and_the_batched_folds(capsys):
+    times = _bench()._kernels(16, 1, batch=8, k=2, repeats=2)
+    assert "fused regulariser forward + backward" in times
+    assert "eigh of 2 Gram matrices, one batched call" in times and "2 layer products, one bmm" in times
+    assert all(t > 0 for t in times.values())
+    assert "torch eigh 8x8 float32" in capsys.readouterr().out
