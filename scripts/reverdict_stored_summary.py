@@ -34,11 +34,16 @@ import numpy as np
 from nmtune.apps.study.figures import claim_panels
 from nmtune.apps.study.forest import forest_plot
 from nmtune.apps.study.report import leads
-from nmtune.apps.study.tables import format_effect, lead_table, per_gamma_table, verdict_table
+from nmtune.apps.study.tables import format_effect, lead_table, lsvr_section, per_gamma_table, verdict_table
 from nmtune.apps.study.verdict import claim_verdicts
 from nmtune.report import t_test
 
 MARKER = "<!-- old verdict file below -->"
+OLD_HEADER = (
+    "---\n\n# Superseded: the verdict file as first generated (old rules)\n\n> Kept for the record. Its decisions "
+    "use the old rules (no Holm, the clean-lead claim without the difference in differences); the table above "
+    "replaces them.\n"
+)
 _METRICS = {"id_accuracy": "id_{m}", "ood_accuracy": "ood_{m}", "id_sve": "sve_id", "ood_lsvr": "lsvr_ood"}
 
 
@@ -152,6 +157,8 @@ def reverdict(folder: Path, out: Path) -> dict:
     S = len(data.seeds)
     old = (folder / "verdict.md").read_text()
     old = old.split(MARKER, 1)[1].lstrip("\n") if MARKER in old else old
+    while old.startswith(OLD_HEADER):  # a second run keeps the old file and its header once
+        old = old.removeprefix(OLD_HEADER).lstrip("\n")
     fracs = ", ".join(f"{f:g}" for f in cfg["fractions"])
     lines = [
         f"# `{folder.name}`: verdicts under the current rules, re-decided from a run under the old rules "
@@ -197,15 +204,7 @@ def reverdict(folder: Path, out: Path) -> dict:
             *per_gamma_table(by_key["noise-hurts-ood"]),
         ]
     if "ood-vs-lsvr-within-g" in by_key:
-        v = by_key["ood-vs-lsvr-within-g"]
-        lines += [
-            "",
-            "## OOD accuracy and LSVR",
-            "",
-            f"Across all {v.n} backbones Pearson r = {v.details['across_models_r']:+.2f}; within γ (partial "
-            f"correlation, γ as a factor) r = {format_effect(v.effect, v.lo, v.hi, 'r')} (Fisher-z 95 % CI; "
-            f"{max(v.df, 0)} df, p {v.p:.3f}).",
-        ]
+        lines += lsvr_section(by_key["ood-vs-lsvr-within-g"])
     lines += [
         "",
         "## Head against head on the noisy models (descriptive; not in the family)",
@@ -226,13 +225,7 @@ def reverdict(folder: Path, out: Path) -> dict:
         "",
         MARKER,
         "",
-        "---",
-        "",
-        "# Superseded: the verdict file as first generated (old rules)",
-        "",
-        "> Kept for the record. Its decisions use the old rules (no Holm, the clean-lead claim without the "
-        "difference in differences); the table above replaces them.",
-        "",
+        OLD_HEADER,
         old,
     ]
     out.mkdir(parents=True, exist_ok=True)

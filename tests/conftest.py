@@ -56,3 +56,21 @@ def tune_files(tmp_path):
     np.save(tmp_path / "test.npy", task.evals[0].X)
     np.save(tmp_path / "test_y.npy", task.evals[0].y)
     return task
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """Import a benchmark or script by its path from the repository root, e.g. ``load_script("scripts/x.py")``."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+
+    def load(relpath: str):
+        path = root / relpath
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,22 +1,15 @@
 """benchmarks/bench_nmtune_cv_cost.py's per-step profile: the split covers the whole fit and finds the eigh."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_nmtune_cv_cost.py"
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_nmtune_cv_cost", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import pytest
 
 
-def test_step_profile_splits_the_whole_fit_and_finds_the_singular_value_term(capsys):
-    bench = _bench()
+@pytest.fixture
+def bench(load_script):
+    return load_script("benchmarks/bench_nmtune_cv_cost.py")
+
+
+def test_step_profile_splits_the_whole_fit_and_finds_the_singular_value_term(bench, capsys):
     X, y = bench._data(64, 24, 3)
     parts = {name: bench._step_profile(name, X, y, 1, epochs=2, min_steps=6) for name in ("nmtune", "mlp")}
     for p in parts.values():
@@ -29,8 +22,8 @@ def test_step_profile_splits_the_whole_fit_and_finds_the_singular_value_term(cap
     assert "ms/step" in capsys.readouterr().out
 
 
-def test_kernel_timings_cover_the_step_and_the_batched_folds(capsys):
-    times = _bench()._kernels(16, 1, batch=8, k=2, repeats=2)
+def test_kernel_timings_cover_the_step_and_the_batched_folds(bench, capsys):
+    times = bench._kernels(16, 1, batch=8, k=2, repeats=2)
     assert "fused regulariser forward + backward" in times
     assert "eigh of 2 Gram matrices, one batched call" in times and "2 layer products, one bmm" in times
     assert all(t > 0 for t in times.values())

@@ -1,16 +1,11 @@
 """The eval-nmtune-cv presets: methods of the head registry, suites of the suite registry, and their report."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from nmtune.protocol import RunSpec, example_task, run_one
 from nmtune.protocol.config import load_config
 from nmtune.protocol.methods import list_methods
 from nmtune.suites import get_suite, list_suites
-
-REPORT = Path(__file__).resolve().parents[2] / "benchmarks" / "report_nmtune_cv.py"
 
 
 @pytest.mark.parametrize("name", ["eval-nmtune-cv", "eval-nmtune-cv-images"])
@@ -27,14 +22,8 @@ def test_the_glyph_suite_is_the_font_family_shift():
     assert [(d.name, d.kind) for d in task.evals] == [("dejavu", "id"), ("stix", "ood"), ("cm", "ood")]
 
 
-def _report_module():
-    spec = importlib.util.spec_from_file_location("report_nmtune_cv", REPORT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_report_pairs_seeds_and_counts_the_picks():
+def test_the_report_pairs_seeds_and_counts_the_picks(load_script):
+    report = load_script("benchmarks/report_nmtune_cv.py").report
     task = example_task(n_train=120)
     records = []
     for seed in (0, 1):
@@ -48,10 +37,10 @@ def test_the_report_pairs_seeds_and_counts_the_picks():
             rec = run_one(task, spec)
             assert rec["status"] == "done", rec["error"]
             records.append(rec)
-    text = _report_module().report(records)
+    text = report(records)
     assert "pixels x sk-digits: ood_accuracy" in text
     assert "nmtune-cv - logreg-c1" in text and "2 seeds (1 tasks)" in text
     assert "nmtune-cv picks: {" in text
-    one_seed = _report_module().report(records[:2])
+    one_seed = report(records[:2])
     assert "[  n/a ]" in one_seed and "nan" not in one_seed
-    assert "No finished runs" in _report_module().report([])
+    assert "No finished runs" in report([])

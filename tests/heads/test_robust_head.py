@@ -1,9 +1,6 @@
 """Issue 24's heads: the per-sample L2 penalty, LP-FT, averaging within one standard error, and the evaluation's
 one-pass fast path against each variant's own ``NMTuneCV.fit``."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -15,7 +12,6 @@ from nmtune.heads.persample import WIDE_CS, PerSampleL2, effective_C
 from nmtune.heads.selection import average_weights, within_one_se
 
 BUDGET = {"epochs": 2, "min_steps": 10}
-EVAL = Path(__file__).resolve().parents[2] / "benchmarks" / "eval_robust_head.py"
 
 
 @pytest.fixture
@@ -130,18 +126,11 @@ def test_registered_variant_and_params():
         NMTuneCV(penalty="mean").fit(np.zeros((10, 2)), np.arange(10) % 2)
 
 
-def _eval_module():
-    spec = importlib.util.spec_from_file_location("eval_robust_head", EVAL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_the_evaluations_one_pass_equals_each_variants_own_fit(data):
+def test_the_evaluations_one_pass_equals_each_variants_own_fit(data, load_script):
     """The fast path of benchmarks/eval_robust_head.py against the slow reference: every variant's NMTuneCV.fit."""
     X, y, Xt = data
     groups = np.arange(len(y)) % 6 + 10 * y  # two groups per class... and more
-    mod = _eval_module()
+    mod = load_script("benchmarks/eval_robust_head.py")
     variants = {v: {**kw, "lp_params": BUDGET, "nmtune_params": BUDGET} for v, kw in mod.VARIANTS.items()}
     res = mod.variant_predictions(X, y, groups, [Xt], seed=3, variants=variants)
     for v, kw in variants.items():

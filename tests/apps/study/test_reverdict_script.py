@@ -1,24 +1,18 @@
 """scripts/reverdict_stored_summary.py: an old-format summary re-decided under the current rules."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nmtune.apps.study.verdict import claim_verdicts
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "reverdict_stored_summary.py"
 GAMMAS, SEEDS = (0.0, 0.1, 0.3), (0, 1, 2)
 
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("reverdict_stored_summary", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(load_script):
+    return load_script("scripts/reverdict_stored_summary.py")
 
 
 def _values():
@@ -73,6 +67,7 @@ def test_the_folder_is_rewritten_once_with_the_old_file_below(script, tmp_path):
     script.reverdict(folder, folder)  # twice: the old file is kept once
     text = (folder / "verdict.md").read_text()
     assert text.count("# old verdicts") == 1 and text.count(script.MARKER) == 1
+    assert text.count("# Superseded: the verdict file as first generated") == 1  # its header once too
     assert "Provisional" in text and "Unit of replication: the pre-training seed" in text
     lead = next(v for v in json.loads((folder / "reverdict.json").read_text())["verdicts"]
                 if v["key"] == "nmtune-restores-lead-vs-lp")  # fmt: skip

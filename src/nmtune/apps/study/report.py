@@ -101,8 +101,8 @@ def write_report(data, records, config, out: str | Path, *, replicates=None) -> 
     from nmtune.apps.study.resample import N_BOOT, accuracy_replicates
     from nmtune.apps.study.tables import (
         differences_table,
-        format_effect,
         lead_table,
+        lsvr_section,
         mcnemar_rows,
         mcnemar_table,
         per_gamma_table,
@@ -170,17 +170,7 @@ def write_report(data, records, config, out: str | Path, *, replicates=None) -> 
             *per_gamma_table(by_key["noise-hurts-ood"]),
         ]
     if "ood-vs-lsvr-within-g" in by_key:
-        v = by_key["ood-vs-lsvr-within-g"]
-        across = v.details.get("across_models_r", float("nan"))
-        lines += [
-            "",
-            "## OOD accuracy and LSVR",
-            "",
-            f"Across all {v.n} backbones Pearson r = {format_effect(across, math.nan, math.nan, 'r').split(' (')[0]}; "
-            "but LSVR tracks γ, so the claim is tested within γ: the partial correlation with γ as a factor is "
-            f"r = {format_effect(v.effect, v.lo, v.hi, 'r')} (Fisher-z 95 % CI; t-test on {max(v.df, 0)} df, "
-            f"p {'–' if not math.isfinite(v.p) else f'{v.p:.3f}'}).",
-        ]
+        lines += lsvr_section(by_key["ood-vs-lsvr-within-g"])
     if diffs:
         lines += [
             "",

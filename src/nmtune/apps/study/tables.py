@@ -80,6 +80,25 @@ def per_gamma_table(verdict) -> list[str]:
     return rows
 
 
+def lsvr_section(verdict) -> list[str]:
+    """The "OOD accuracy and LSVR" section of ``verdict.md`` for the within-γ claim's verdict.
+
+    The across-model Pearson r (``verdict.details["across_models_r"]``, "–" when missing) beside the partial
+    correlation with γ as a factor that the claim is decided on.
+    """
+    v = verdict
+    across = v.details.get("across_models_r", math.nan)
+    return [
+        "",
+        "## OOD accuracy and LSVR",
+        "",
+        f"Across all {v.n} backbones Pearson r = {format_effect(across, math.nan, math.nan, 'r').split(' (')[0]}; "
+        "but LSVR tracks γ, so the claim is tested within γ: the partial correlation with γ as a factor is "
+        f"r = {format_effect(v.effect, v.lo, v.hi, 'r')} (Fisher-z 95 % CI; t-test on {max(v.df, 0)} df, "
+        f"p {'–' if not math.isfinite(v.p) else f'{v.p:.3f}'}).",
+    ]
+
+
 def lead_table(lead) -> list[str]:
     """Markdown table of the clean model's lead per head: ``lead[head][kind]`` tests, kind ``all``/``id``/``ood``."""
     lines = ["| head | ID+OOD | ID | OOD |", "|---|---|---|---|"]
