@@ -10,6 +10,11 @@ are skipped: the script resumes). ``benchmarks/report_robust_head.py`` applies t
     python benchmarks/eval_robust_head.py --sources digits --seeds 0 --out docs/results/robust-head/records-digits.jsonl
     python benchmarks/report_robust_head.py docs/results/robust-head/records-*.jsonl
 
+The second pre-registration (``--round 2``: variants V3-V6, sources e5-20ng, minilm-20ng-full, glyphs-noisy):
+
+    python benchmarks/eval_robust_head.py --round 2 --sources e5-20ng \
+        --out docs/results/robust-head-2/records-e5-20ng.jsonl
+
 Only the public library is used. N samples, D features, C classes, K folds.
 """
 
@@ -23,29 +28,53 @@ from pathlib import Path
 import numpy as np
 
 from nmtune.heads import NMTuneCV, create_head
+from nmtune.heads._candidates import mix_probas
+from nmtune.heads._cv_fit import fit_candidate
 from nmtune.heads.cv import candidate_seed
 from nmtune.heads.persample import WIDE_CS
-from nmtune.heads.selection import (
-    average_weights,
-    fold_scores,
-    select_candidate,
-    simplicity_order,
-    within_one_se,
-)
+from nmtune.heads.selection import combine, fold_scores, select_candidate, simplicity_order
 
-#: The variants of the pre-registration (V1-V3) and today's default, as NMTuneCV parameters.
-VARIANTS = {
+_PS = {"penalty": "per-sample", "Cs": WIDE_CS}
+#: Every variant of the two pre-registrations and today's default, as NMTuneCV parameters.
+ALL_VARIANTS = {
     "nmtune-cv": {},
-    "V1-ps": {"penalty": "per-sample", "Cs": WIDE_CS},
-    "V2-ps-lpft": {"penalty": "per-sample", "Cs": WIDE_CS, "lpft": True},
-    "V3-ps-avg": {"penalty": "per-sample", "Cs": WIDE_CS, "selection": "average-1se"},
+    "V1-ps": _PS,
+    "V2-ps-lpft": {**_PS, "lpft": True},
+    "V3-ps-avg": {**_PS, "selection": "average-1se"},
+    "V4-wiseft": {**_PS, "selection": "wise-ft"},
+    "V5-path": {**_PS, "selection": "average-path"},
+    "V6-gb": {**_PS, "selection": "average-1se", "group_balance": True},
 }
+#: What each pre-registration runs (docs/preregistration-robust-head.md, docs/preregistration-robust-head-2.md).
+ROUNDS = {
+    1: {
+        "variants": ("nmtune-cv", "V1-ps", "V2-ps-lpft", "V3-ps-avg"),
+        "sources": ("minilm-20ng", "digits", "fashion-c"),
+    },
+    2: {
+        "variants": ("nmtune-cv", "V1-ps", "V3-ps-avg", "V4-wiseft", "V5-path", "V6-gb"),
+        "sources": ("e5-20ng", "minilm-20ng-full", "glyphs-noisy"),
+    },
+}
+#: The variants of the first round (the fast-path test and earlier callers use this name).
+VARIANTS = {v: ALL_VARIANTS[v] for v in ROUNDS[1]["variants"]}
 BASELINES = ("lp", "logreg-cv", "logreg-gcv")
-#: source name -> (encoder, suite, max_train, max_eval); the pre-registered order.
+#: Glyph backbones of the second round, (γ, pre-training seed): the glyph study's width-32 ResNet-8 pre-trained
+#: with symmetric label noise γ, as files ``g<γ>_s<seed>.pt`` in ``--checkpoints``.
+GLYPH_BACKBONES = tuple((g, s) for g in ("0.05", "0.1", "0.2") for s in (0, 1))
+#: source name -> (encoder or encoders, suite, max_train, max_eval). ``{ckpt}`` is ``--checkpoints``.
 SOURCES = {
     "minilm-20ng": ("minilm", "20ng-subgroups", 300, 200),
     "digits": ("efficientnet-lite0", "digits", 2000, 500),
     "fashion-c": ("efficientnet-lite0", "fashion-c", 2000, 500),
+    "e5-20ng": ("e5-small", "20ng-subgroups", 300, 200),
+    "minilm-20ng-full": ("minilm", "20ng-subgroups", None, None),
+    "glyphs-noisy": (
+        tuple(f"pretrained:{{ckpt}}/g{g}_s{k}.pt" for g, k in GLYPH_BACKBONES),
+        "glyphs",
+        None,
+        None,
+    ),
 }
 
 
@@ -88,17 +117,18 @@ def variant_predictions(X, y, groups, evals, seed, variants=VARIANTS, device="cp
                 if c.name in fitted and fitted[c.name] != c:
                     raise ValueError(f"candidate {c.name!r} differs between variants")
                 fitted[c.name] = c
+    g = None if groups is None else np.asarray(groups)
     probas, tests, fold_time, refit_time = {}, {}, {}, {}
     for name, c in fitted.items():
         s = candidate_seed(seed, name)
         fold_time[name] = 0.0
         for k, (tr, va) in enumerate(folds):
             t0 = time.perf_counter()
-            m = c.build(s).fit(X[tr], y[tr])
+            m = fit_candidate(c, s, X[tr], y[tr], None if g is None else g[tr])
             fold_time[name] += time.perf_counter() - t0
             probas[name, k] = m.predict_proba(X[va])
         t0 = time.perf_counter()
-        m = c.build(s).fit(X, y)
+        m = fit_candidate(c, s, X, y, g)
         refit_time[name] = time.perf_counter() - t0
         tests[name] = [m.predict_proba(np.asarray(E, dtype=np.float32)) for E in evals]
         if log:
@@ -109,18 +139,20 @@ def variant_predictions(X, y, groups, evals, seed, variants=VARIANTS, device="cp
         scores = fold_scores(fam, p, y, folds)  # (candidates, K); adds the blends' fold probabilities to p
         rule = ests[v].selection
         best = select_candidate(scores, simplicity_order(fam), rule)
+        combo = combine(rule, fam, scores, p, y, folds)
 
         def test_proba(c):
             if c.members:
                 return [np.stack([tests[m][j] for m in c.members]).mean(axis=0) for j in range(len(evals))]
             return tests[c.name]
 
-        averaged = None
-        if rule == "average-1se":
-            chosen = [fam[i] for i in within_one_se(scores)]
-            averaged = [c.name for c in chosen]
-            weights = average_weights(chosen)
-            proba = [sum(w * tests[m][j] for m, w in weights.items()) for j in range(len(evals))]
+        if combo is not None:
+            best = combo.best_index
+            weights = combo.weights
+            proba = [
+                mix_probas([tests[m][j] for m in weights], list(weights.values()), combo.space)
+                for j in range(len(evals))
+            ]
             refit_names = list(weights)
         else:
             proba = test_proba(fam[best])
@@ -131,7 +163,8 @@ def variant_predictions(X, y, groups, evals, seed, variants=VARIANTS, device="cp
         out["variants"][v] = {
             "proba": proba,
             "pick": fam[best].name,
-            "averaged": averaged,
+            "averaged": None if combo is None else combo.params.get("averaged"),
+            "alpha": None if combo is None else combo.params.get("alpha"),
             "fit_seconds": seconds,
             "candidates": {
                 c.name: {"val": float(scores[i].mean()), "proba": test_proba(c)} for i, c in enumerate(fam)
@@ -180,7 +213,29 @@ def _domain_scores(proba_list, task, eval_groups) -> dict:
             "worst": float(min(worst))}  # fmt: skip
 
 
-def run(sources, seeds, out: Path, log=print) -> None:
+def _encoders(source: str, checkpoints: Path | None) -> list[tuple[str, str]]:
+    """``(encoder, task suffix)`` pairs of a source: one encoder, or one per glyph backbone."""
+    encoder = SOURCES[source][0]
+    if isinstance(encoder, str):
+        return [(encoder, "")]
+    if checkpoints is None:
+        raise SystemExit(
+            f"source {source!r} needs --checkpoints: the folder of the glyph backbones g<γ>_s<seed>.pt "
+            "(nmtune study noisy-pretrain --gammas 0.05 0.1 0.2 --seeds 0 1 writes them to <out>/checkpoints)."
+        )
+    pairs = []
+    for (gamma, seed), template in zip(GLYPH_BACKBONES, encoder):
+        enc = template.format(ckpt=Path(checkpoints).resolve())
+        path = Path(enc.split(":", 1)[1])
+        if not path.is_file():
+            raise SystemExit(
+                f"source {source!r}: backbone {path} does not exist (in --checkpoints {checkpoints})."
+            )
+        pairs.append((enc, f"@g{gamma}_s{seed}"))
+    return pairs
+
+
+def run(sources, seeds, out: Path, log=print, variants=VARIANTS, checkpoints: Path | None = None) -> None:
     """Evaluate every (source, task, seed) not yet in ``out``; one JSON line each."""
     from scipy.stats import spearmanr
 
@@ -193,60 +248,75 @@ def run(sources, seeds, out: Path, log=print) -> None:
             done.add((r["source"], r["task"], r["seed"]))
     out.parent.mkdir(parents=True, exist_ok=True)
     for source in sources:
-        encoder, suite, max_train, max_eval = SOURCES[source]
-        tasks = suite_feature_tasks(encoder, suite, max_train=max_train, max_eval=max_eval, progress=False)
-        for task in tasks:
-            eval_groups = _eval_groups(suite, task.name, max_eval)
-            for seed in seeds:
-                if (source, task.name, seed) in done:
-                    continue
-                start = time.time()
-                log(
-                    f"{source} {task.name} seed {seed}: N = {task.X_train.shape[0]}, D = {task.X_train.shape[1]}"
-                )
-                groups = None if task.groups_train is None else np.asarray(task.groups_train)
-                evals = [d.X for d in task.evals]
-                rec = {"source": source, "encoder": encoder, "suite": suite, "task": task.name, "seed": seed,
-                       "n_train": int(task.X_train.shape[0]), "methods": {}}  # fmt: skip
-                for b in BASELINES:
-                    t0 = time.perf_counter()
-                    head = create_head(b, random_state=seed, **({"device": "cpu"} if b == "lp" else {}))
-                    fit_kw = {"groups": groups} if b == "logreg-gcv" and groups is not None else {}
-                    head.fit(task.X_train, task.y_train, **fit_kw)
-                    secs = time.perf_counter() - t0
-                    probas = [head.predict_proba(E) for E in evals]
-                    rec["methods"][b] = {**_domain_scores(probas, task, eval_groups), "fit_seconds": secs}
-                res = variant_predictions(task.X_train, task.y_train, groups, evals, seed, log=log)
-                rec["nmtune_seconds"], rec["n_splits"] = res["nmtune_seconds"], res["n_splits"]
-                for v, r in res["variants"].items():
-                    cands = {n: {"val": c["val"], **_domain_scores(c["proba"], task, eval_groups)}
-                             for n, c in r["candidates"].items()}  # fmt: skip
-                    vals = [c["val"] for c in cands.values()]
-                    oods = [c["ood"] for c in cands.values()]
-                    rho = spearmanr(vals, oods).statistic if len(set(vals)) > 1 else float("nan")
-                    rec["methods"][v] = {
-                        **_domain_scores(r["proba"], task, eval_groups),
-                        "pick": r["pick"],
-                        "averaged": r["averaged"],
-                        "fit_seconds": r["fit_seconds"],
-                        "oracle": max(cands, key=lambda n: cands[n]["ood"]),
-                        "oracle_ood": max(oods),
-                        "spearman_val_ood": float(rho),
-                        "candidates": {
-                            n: {"val": c["val"], "id": c["id"], "ood": c["ood"]} for n, c in cands.items()
-                        },
-                    }
-                rec["seconds"] = time.time() - start
-                with out.open("a") as f:
-                    f.write(json.dumps(rec) + "\n")
-                summary = {m: round(v["ood"], 2) for m, v in rec["methods"].items()}
-                log(f"  done in {rec['seconds']:.0f} s: OOD {summary}")
+        _, suite, max_train, max_eval = SOURCES[source]
+        for encoder, suffix in _encoders(source, checkpoints):
+            tasks = suite_feature_tasks(
+                encoder, suite, max_train=max_train, max_eval=max_eval, progress=False
+            )
+            for task in tasks:
+                _run_task(task, task.name + suffix, source, encoder, suite, max_eval, seeds, done, out, log,
+                          variants, spearmanr)  # fmt: skip
+
+
+def _run_task(
+    task, name, source, encoder, suite, max_eval, seeds, done, out, log, variants, spearmanr
+) -> None:
+    eval_groups = _eval_groups(suite, task.name, max_eval)
+    for seed in seeds:
+        if (source, name, seed) in done:
+            continue
+        start = time.time()
+        log(f"{source} {name} seed {seed}: N = {task.X_train.shape[0]}, D = {task.X_train.shape[1]}")
+        groups = None if task.groups_train is None else np.asarray(task.groups_train)
+        evals = [d.X for d in task.evals]
+        rec = {"source": source, "encoder": encoder, "suite": suite, "task": name, "seed": seed,
+               "n_train": int(task.X_train.shape[0]), "methods": {}}  # fmt: skip
+        for b in BASELINES:
+            t0 = time.perf_counter()
+            head = create_head(b, random_state=seed, **({"device": "cpu"} if b == "lp" else {}))
+            fit_kw = {"groups": groups} if b == "logreg-gcv" and groups is not None else {}
+            head.fit(task.X_train, task.y_train, **fit_kw)
+            secs = time.perf_counter() - t0
+            probas = [head.predict_proba(E) for E in evals]
+            rec["methods"][b] = {**_domain_scores(probas, task, eval_groups), "fit_seconds": secs}
+        res = variant_predictions(task.X_train, task.y_train, groups, evals, seed, variants=variants, log=log)
+        rec["nmtune_seconds"], rec["n_splits"] = res["nmtune_seconds"], res["n_splits"]
+        for v, r in res["variants"].items():
+            cands = {n: {"val": c["val"], **_domain_scores(c["proba"], task, eval_groups)}
+                     for n, c in r["candidates"].items()}  # fmt: skip
+            vals = [c["val"] for c in cands.values()]
+            oods = [c["ood"] for c in cands.values()]
+            rho = spearmanr(vals, oods).statistic if len(set(vals)) > 1 else float("nan")
+            rec["methods"][v] = {
+                **_domain_scores(r["proba"], task, eval_groups),
+                "pick": r["pick"],
+                "averaged": r["averaged"],
+                "fit_seconds": r["fit_seconds"],
+                "oracle": max(cands, key=lambda n: cands[n]["ood"]),
+                "oracle_ood": max(oods),
+                "spearman_val_ood": float(rho),
+                "candidates": {
+                    n: {"val": c["val"], "id": c["id"], "ood": c["ood"]} for n, c in cands.items()
+                },
+            }
+            if r.get("alpha") is not None:
+                rec["methods"][v]["alpha"] = r["alpha"]
+        rec["seconds"] = time.time() - start
+        with out.open("a") as f:
+            f.write(json.dumps(rec) + "\n")
+        summary = {m: round(v["ood"], 2) for m, v in rec["methods"].items()}
+        log(f"  done in {rec['seconds']:.0f} s: OOD {summary}")
 
 
 def main(argv=None) -> None:  # noqa: D103
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES))
+    parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=1,
+                        help="which pre-registration: its variants and (without --sources) its sources")  # fmt: skip
+    parser.add_argument("--sources", nargs="+", choices=list(SOURCES), help="default: the round's sources")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument(
+        "--checkpoints", type=Path, help="folder of the glyph backbones (source glyphs-noisy)"
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -254,7 +324,10 @@ def main(argv=None) -> None:  # noqa: D103
         help="records file (one JSON line per source, task, seed)",
     )
     args = parser.parse_args(argv)
-    run(args.sources, args.seeds, args.out, log=lambda s: print(s, flush=True))
+    spec = ROUNDS[args.round]
+    variants = {v: ALL_VARIANTS[v] for v in spec["variants"]}
+    run(args.sources or list(spec["sources"]), args.seeds, args.out, log=lambda s: print(s, flush=True),
+        variants=variants, checkpoints=args.checkpoints)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ Writes ``report.md`` (per-source table, the decision rule of docs/preregistratio
 variant) and ``forest.png`` into the output folder.
 
     python benchmarks/report_robust_head.py docs/results/robust-head/records-*.jsonl --out docs/results/robust-head
+    python benchmarks/report_robust_head.py docs/results/robust-head-2/records-*.jsonl --round 2 \
+        --pool-with docs/results/robust-head/records-*.jsonl --out docs/results/robust-head-2
 
 Unit: the task (head seeds, if several, are averaged within the task first). d_t = OOD(variant) − OOD(the
 source's better baseline), the better baseline being whichever of ``lp`` and ``logreg-cv`` has the higher mean OOD
@@ -21,10 +23,33 @@ import numpy as np
 
 from nmtune.report import holm, t_test
 
-VARIANTS = ("V1-ps", "V2-ps-lpft", "V3-ps-avg")
-REFERENCE = ("nmtune-cv",)
 BASELINES = ("lp", "logreg-cv")
-SOURCE_ORDER = ("minilm-20ng", "digits", "fashion-c")
+#: Per pre-registration: the variants decided on (Holm over them), the references, the sources in order, the plan.
+ROUNDS = {
+    1: {
+        "variants": ("V1-ps", "V2-ps-lpft", "V3-ps-avg"),
+        "reference": ("nmtune-cv",),
+        "sources": ("minilm-20ng", "digits", "fashion-c"),
+        "plan": "docs/preregistration-robust-head.md",
+        "title": "# Issue 24: pre-registered evaluation of NMTuneCV variants",
+        "units": "{n} tasks = units",
+        "over": "tasks",
+        "unit": "task",
+    },
+    2: {
+        "variants": ("V3-ps-avg", "V4-wiseft", "V5-path", "V6-gb"),
+        "reference": ("nmtune-cv", "V1-ps"),
+        "sources": ("e5-20ng", "minilm-20ng-full", "glyphs-noisy"),
+        "plan": "docs/preregistration-robust-head-2.md",
+        "title": "# Issue 24, second round: pre-registered evaluation of NMTuneCV variants",
+        "units": "{n} units: 20NG tasks and glyph backbones",
+        "over": "units",
+        "unit": "task or backbone",
+    },
+}
+VARIANTS = ROUNDS[1]["variants"]
+REFERENCE = ROUNDS[1]["reference"]
+SOURCE_ORDER = ROUNDS[1]["sources"]
 
 
 def load_records(paths) -> list[dict]:
@@ -45,6 +70,8 @@ def task_table(records) -> dict:
                     acc[r["source"], r["task"]][m][key].append(float(v[key]))
             if "pick" in v:
                 acc[r["source"], r["task"]][m]["picks"].append(v["pick"])
+            if v.get("alpha") is not None:
+                acc[r["source"], r["task"]][m]["picks"].append(f"α={v['alpha']:g}")
         acc[r["source"], r["task"]]["_"]["nmtune_seconds"].append(float(r["nmtune_seconds"] or np.nan))
     return {
         k: {m: {key: (vals if key == "picks" else float(np.nanmean(vals))) for key, vals in mv.items()}
@@ -53,17 +80,18 @@ def task_table(records) -> dict:
     }  # fmt: skip
 
 
-def analyse(records) -> dict:
-    """Per-task differences, per-source summaries and the decision of every variant."""
+def analyse(records, round_=1) -> dict:
+    """Per-task differences, per-source summaries and the decision of every variant of pre-registration ``round_``."""
+    spec = ROUNDS[round_]
     table = task_table(records)
-    sources = [s for s in SOURCE_ORDER if any(k[0] == s for k in table)]
+    sources = [s for s in spec["sources"] if any(k[0] == s for k in table)]
     better = {}
     for s in sources:
         tasks = [k for k in table if k[0] == s]
         means = {b: np.mean([table[k][b]["ood"] for k in tasks]) for b in BASELINES}
         better[s] = max(BASELINES, key=lambda b: means[b])
-    out = {"sources": sources, "better": better, "table": table, "variants": {}}
-    for v in REFERENCE + VARIANTS:
+    out = {"sources": sources, "better": better, "table": table, "variants": {}, "spec": spec}
+    for v in spec["reference"] + spec["variants"]:
         d, id_lp, regret, rows = [], [], [], {}
         for s in sources:
             tasks = sorted(k for k in table if k[0] == s and v in table[k])
@@ -93,8 +121,8 @@ def analyse(records) -> dict:
             "d": d, "t": t, "p_one_sided": p_one, "by_source": by_source, "rows": rows,
             "id_minus_lp": float(np.mean(id_lp)), "regret": float(np.mean(regret)),
         }  # fmt: skip
-    adj = holm([out["variants"][v]["p_one_sided"] for v in VARIANTS])
-    for v, a in zip(VARIANTS, adj):
+    adj = holm([out["variants"][v]["p_one_sided"] for v in spec["variants"]])
+    for v, a in zip(spec["variants"], adj):
         r = out["variants"][v]
         r["p_holm"] = float(a)
         r["criteria"] = {
@@ -104,7 +132,7 @@ def analyse(records) -> dict:
             "ID within 0.5 of LP": r["id_minus_lp"] >= -0.5,
         }
         r["wins"] = all(r["criteria"].values())
-    out["winner"] = next((v for v in VARIANTS if out["variants"][v]["wins"]), None)
+    out["winner"] = next((v for v in spec["variants"] if out["variants"][v]["wins"]), None)
     return out
 
 
@@ -116,21 +144,22 @@ def _fmt(t) -> str:
 
 def markdown(a) -> str:
     """The report as Markdown."""
+    spec = a["spec"]
     n_tasks = sum(len([k for k in a["table"] if k[0] == s]) for s in a["sources"])
     lines = [
-        "# Issue 24: pre-registered evaluation of NMTuneCV variants",
+        spec["title"],
         "",
-        f"Sources run: {', '.join(a['sources'])} ({n_tasks} tasks = units). Better baseline per source: "
+        f"Sources run: {', '.join(a['sources'])} ({spec['units'].format(n=n_tasks)}). Better baseline per source: "
         + ", ".join(f"{s}: {b}" for s, b in a["better"].items())
         + ". OOD/ID accuracies in %, differences in points.",
         "",
-        "## Decision (docs/preregistration-robust-head.md)",
+        f"## Decision ({spec['plan']})",
         "",
-        "| variant | mean d over tasks [95 % t-interval] | one-sided p (Holm) | sources as units | ID − LP | "
+        f"| variant | mean d over {spec['over']} [95 % t-interval] | one-sided p (Holm) | sources as units | ID − LP | "
         "regret vs oracle | criteria met | wins |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for v in REFERENCE + VARIANTS:
+    for v in spec["reference"] + spec["variants"]:
         r = a["variants"][v]
         crit = r.get("criteria")
         met = "reference" if crit is None else " / ".join(("yes" if ok else "no") for ok in crit.values())
@@ -152,7 +181,7 @@ def markdown(a) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in a["sources"]:
-        for v in REFERENCE + VARIANTS:
+        for v in spec["reference"] + spec["variants"]:
             row = a["variants"][v]["rows"][s]
             lines.append(
                 f"| {s} | {v} | {row['n']} | {row['d']:+.2f} | {row['ood_minus_lp']:+.2f} | {row['id_minus_lp']:+.2f}"
@@ -160,14 +189,14 @@ def markdown(a) -> str:
                 f"{row['time_ratio']:.1f} | {', '.join(row['picks'])} |"
             )
     lines += ["", "## Per task: OOD accuracy (%)", ""]
-    methods = list(BASELINES) + ["logreg-gcv"] + list(REFERENCE + VARIANTS)
+    methods = list(BASELINES) + ["logreg-gcv"] + list(spec["reference"] + spec["variants"])
     lines += ["| source | task | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
-    for k in sorted(a["table"], key=lambda k: (SOURCE_ORDER.index(k[0]), k[1])):
+    for k in sorted(a["table"], key=lambda k: (spec["sources"].index(k[0]), k[1])):
         row = a["table"][k]
         lines.append(f"| {k[0]} | {k[1]} | " + " | ".join(f"{row[m]['ood']:.2f}" for m in methods) + " |")
     lines += ["", "## Per task: ID accuracy (%)", ""]
     lines += ["| source | task | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
-    for k in sorted(a["table"], key=lambda k: (SOURCE_ORDER.index(k[0]), k[1])):
+    for k in sorted(a["table"], key=lambda k: (spec["sources"].index(k[0]), k[1])):
         row = a["table"][k]
         lines.append(f"| {k[0]} | {k[1]} | " + " | ".join(f"{row[m]['id']:.2f}" for m in methods) + " |")
     return "\n".join(lines) + "\n"
@@ -175,13 +204,15 @@ def markdown(a) -> str:
 
 def forest(a, path: Path) -> None:
     """Forest plot: per variant, each task's d (dots, by source), the mean with its 95 % t-interval (bar)."""
+    spec = a["spec"]
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(REFERENCE + VARIANTS)
-    colours = {"minilm-20ng": "tab:blue", "digits": "tab:orange", "fashion-c": "tab:green"}
+    names = list(spec["reference"] + spec["variants"])
+    colours = {"minilm-20ng": "tab:blue", "digits": "tab:orange", "fashion-c": "tab:green", "e5-20ng": "tab:purple",
+               "minilm-20ng-full": "tab:blue", "glyphs-noisy": "tab:red"}  # fmt: skip
     fig, ax = plt.subplots(figsize=(7.5, 1.6 + 0.8 * len(names)))
     for i, v in enumerate(names):
         y = len(names) - 1 - i
@@ -206,7 +237,7 @@ def forest(a, path: Path) -> None:
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(list(reversed(names)))
     ax.set_xlabel("OOD accuracy minus the source's better baseline (LP or logreg-cv), points")
-    ax.set_title("NMTuneCV variants, pre-registered sources (unit: task)")
+    ax.set_title(f"NMTuneCV variants, pre-registered sources (unit: {spec['unit']})")
     ax.set_ylim(-0.6, len(names) - 0.3)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
     fig.tight_layout()
@@ -214,11 +245,38 @@ def forest(a, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(paths, out_dir: Path) -> dict:
-    """Write ``report.md``, ``forest.png`` and ``summary.json`` into ``out_dir``; returns the analysis."""
-    a = analyse(load_records(paths))
+def pooled_section(a, earlier) -> str:
+    """Markdown: each variant decided in both analyses, its d over the units of both (exploratory)."""
+    shared = [v for v in a["spec"]["variants"] if v in earlier["spec"]["variants"]]
+    lines = [
+        "",
+        "## Exploratory: both rounds pooled",
+        "",
+        "The variants decided in both rounds, their d over the units of both (sources of each round with their own "
+        "better baseline). Exploratory: the variant was carried into the second round after the first one's results.",
+        "",
+        "| variant | units | mean d [95 % t-interval] | two-sided p |",
+        "|---|---|---|---|",
+    ]
+    for v in shared:
+        d = earlier["variants"][v]["d"] + a["variants"][v]["d"]
+        t = t_test(d)
+        lines.append(f"| {v} | {len(d)} | {_fmt(t)} | {t['p']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(paths, out_dir: Path, round_: int = 1, pool_with=()) -> dict:
+    """Write ``report.md``, ``forest.png`` and ``summary.json`` into ``out_dir``; returns the analysis.
+
+    ``pool_with``: records of round 1, for the exploratory pooled section of a later round's report.
+    """
+    a = analyse(load_records(paths), round_)
     out_dir = Path(out_dir)
-    (out_dir / "report.md").write_text(markdown(a))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = markdown(a)
+    if pool_with:
+        text += pooled_section(a, analyse(load_records(pool_with), 1))
+    (out_dir / "report.md").write_text(text)
     forest(a, out_dir / "forest.png")
     summary = {v: {k: r[k] for k in ("t", "p_one_sided", "by_source", "id_minus_lp", "regret")}
                | {"criteria": r.get("criteria"), "wins": r.get("wins")} for v, r in a["variants"].items()}  # fmt: skip
@@ -229,9 +287,13 @@ def write_report(paths, out_dir: Path) -> dict:
 def main() -> None:  # noqa: D103
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("records", nargs="+", type=Path)
+    parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=1, help="which pre-registration")
+    parser.add_argument(
+        "--pool-with", nargs="+", type=Path, default=(), help="round 1 records (exploratory pool)"
+    )
     parser.add_argument("--out", type=Path, default=Path("docs/results/robust-head"))
     args = parser.parse_args()
-    a = write_report(args.records, args.out)
+    a = write_report(args.records, args.out, args.round, args.pool_with)
     print((args.out / "report.md").read_text())
     print("winner:", a["winner"])
 

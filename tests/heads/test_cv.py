@@ -255,7 +255,10 @@ def test_set_output_in_a_pipeline_and_sample_weight(blobs):
         ({"cv": 1}, "cv must be an integer >= 2; received 1"),
         ({"Cs": (0.1, -1)}, "Cs must hold positive finite numbers"),
         ({"Cs": "abc"}, "Cs must be a sequence of positive numbers"),
-        ({"selection": "1se"}, "selection must be one of \\['best', 'one-se', 'average-1se'\\]; got '1se'"),
+        (
+            {"selection": "1se"},
+            "selection must be one of \\['best', 'one-se', 'average-1se', 'wise-ft', 'average-path'\\]; got '1se'",
+        ),
         ({"refit": "folds"}, "refit must be True, False or 'fold-ensemble'; got 'folds'"),
         ({"n_threads": 0}, "n_threads"),
     ],

@@ -22,7 +22,15 @@ def test_the_documented_heads_are_registered():
         "logreg",
         "logreg-cv",
     } <= set(list_heads())
-    assert list_heads("nmtune-cv*") == ["nmtune-cv", "nmtune-cv-1se", "nmtune-cv-ps"]
+    assert sorted(list_heads("nmtune-cv*")) == [
+        "nmtune-cv",
+        "nmtune-cv-1se",
+        "nmtune-cv-avg",
+        "nmtune-cv-gb",
+        "nmtune-cv-path",
+        "nmtune-cv-ps",
+        "nmtune-cv-wiseft",
+    ]
     assert isinstance(get_head("nmtune"), HeadSpec) and get_head("nmtune").cls is NMTune
 
 

@@ -26,14 +26,60 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from . import _persist
 from .registry import create_head, loadable
 
-__all__ = ["Candidate", "Blend", "candidate_family", "candidate_seed", "simplicity_order", "SIMPLICITY"]
+__all__ = [
+    "Candidate",
+    "Blend",
+    "candidate_family",
+    "candidate_seed",
+    "simplicity_order",
+    "mix_probas",
+    "SIMPLICITY",
+    "SPACES",
+    "GROUP_FAMILIES",
+]
 
 #: Groups of the one-standard-error order, simplest first: within a group, the stronger penalty first.
 SIMPLICITY = {"l2": 0, "lp": 1, "blend-l2": 2, "blend-lp": 3, "tuned": 4}
 
+#: How a :class:`Blend` combines its members: the weighted mean of their class probabilities, or of their
+#: log-probabilities followed by a softmax (the logit-space interpolation of WiSE-FT).
+SPACES = ("proba", "logit")
+#: Registry heads whose ``fit`` takes ``groups`` (NMTuneCV passes each fit the groups of its rows).
+GROUP_FAMILIES = frozenset({"logreg-group-balanced"})
+
 # ``lp`` and ``nmtune`` keep the keys they had as positions in the default family (0 and 6) when seeds were
 # derived from positions, so that results computed then reproduce exactly; every other name is hashed.
 _LEGACY_SEED_KEYS = {"lp": 0, "nmtune": 6}
+
+
+def mix_probas(probas, weights, space: str = "proba") -> np.ndarray:
+    """Combine the class probabilities of several models, (N, C).
+
+    Parameters
+    ----------
+    probas : sequence of ndarray of shape (N, C)
+    weights : sequence of float
+        One per model; normalised to sum to 1.
+    space : {"proba", "logit"}
+        ``"proba"``: the weighted mean of the probabilities. ``"logit"``: ``softmax(Σ_m w_m log p_m)``, which is
+        ``softmax(Σ_m w_m z_m)`` for models whose probabilities are ``softmax(z_m)`` (log-probabilities differ
+        from logits by a per-row constant); probabilities are clipped at 1e-300 before the logarithm.
+
+    Returns
+    -------
+    ndarray of shape (N, C)
+    """
+    if space not in SPACES:
+        raise ValueError(f"space must be one of {list(SPACES)}; got {space!r}.")
+    w = np.asarray(weights, dtype=float)
+    w = w / w.sum()
+    stack = np.stack([np.asarray(p, dtype=np.float64) for p in probas])  # (models, N, C)
+    if space == "proba":
+        return np.tensordot(w, stack, axes=1)
+    z = np.tensordot(w, np.log(np.clip(stack, 1e-300, None)), axes=1)
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def candidate_seed(seed: int, name: str) -> int:
@@ -122,18 +168,23 @@ class Candidate:
 
 @loadable
 class Blend(ClassifierMixin, BaseEstimator):
-    """The average of the class probabilities of fitted classifiers (output-space WiSE-FT).
+    """The average of the class probabilities of fitted classifiers (output-space WiSE-FT), or of their logits.
 
     Parameters
     ----------
     members : list of estimators
         Classifiers with ``predict_proba`` and ``transform``, fitted by :meth:`fit` on the same data (so their
         ``classes_`` agree). The first member's ``transform`` is the blend's.
+    weights : sequence of float or None, default=None
+        One per member (normalised); None: equal.
+    space : {"proba", "logit"}, default="proba"
+        Combine probabilities, or log-probabilities then a softmax (:func:`mix_probas`).
     """
 
-    def __init__(self, members=(), weights=None):
+    def __init__(self, members=(), weights=None, space="proba"):
         self.members = members
         self.weights = weights
+        self.space = space
 
     def fit(self, X, y):
         """Fit every member on ``X`` (N, D), ``y`` (N,); returns ``self``."""
@@ -143,9 +194,9 @@ class Blend(ClassifierMixin, BaseEstimator):
         return self
 
     @classmethod
-    def of_fitted(cls, members, weights=None) -> Blend:
+    def of_fitted(cls, members, weights=None, space="proba") -> Blend:
         """A blend of members that are already fitted (on the same data)."""
-        blend = cls(list(members), None if weights is None else [float(w) for w in weights])
+        blend = cls(list(members), None if weights is None else [float(w) for w in weights], space)
         blend.members_ = list(members)
         blend.classes_ = blend.members_[0].classes_
         blend.n_features_in_ = blend.members_[0].n_features_in_
@@ -158,11 +209,11 @@ class Blend(ClassifierMixin, BaseEstimator):
         return w / w.sum()
 
     def predict_proba(self, X) -> np.ndarray:
-        """Weighted mean (default: mean) of the members' class probabilities, (N, C)."""
-        probas = np.stack([m.predict_proba(X) for m in self.members_])  # (members, N, C)
-        if self.weights is None:
-            return probas.mean(axis=0)
-        return np.tensordot(self._weights(), probas, axes=1)
+        """Weighted mean (default: mean) of the members' class probabilities, or of their logits, (N, C)."""
+        probas = [m.predict_proba(X) for m in self.members_]
+        if self.weights is None and self.space == "proba":
+            return np.stack(probas).mean(axis=0)
+        return mix_probas(probas, self._weights(), self.space)
 
     def predict(self, X) -> np.ndarray:
         """Labels of the largest mean probability, (N,)."""
@@ -177,7 +228,10 @@ class Blend(ClassifierMixin, BaseEstimator):
         return self.members_[0].get_feature_names_out(input_features)
 
     def _saved_params(self) -> dict:
-        return {} if self.weights is None else {"weights": [float(w) for w in self.weights]}  # members: parts
+        params = (
+            {} if self.weights is None else {"weights": [float(w) for w in self.weights]}
+        )  # members: parts
+        return params if self.space == "proba" else {**params, "space": self.space}
 
     def _save_state(self) -> tuple[dict, dict]:
         metas, tensors = [], {}
@@ -199,7 +253,16 @@ class Blend(ClassifierMixin, BaseEstimator):
 
 
 def candidate_family(
-    *, Cs, blend: bool, lp_params, nmtune_params, device, penalty="sum", lpft=False, n_train=None
+    *,
+    Cs,
+    blend: bool,
+    lp_params,
+    nmtune_params,
+    device,
+    penalty="sum",
+    lpft=False,
+    n_train=None,
+    group_balance=False,
 ) -> list[Candidate]:
     """The ordered candidates: ``lp``, the L2 heads (C ascending), ``nmtune``, ``lpft``, then the blends.
 
@@ -224,6 +287,9 @@ def candidate_family(
         ``epochs`` / ``min_steps`` / ``batch_size``, of ``nmtune_params``).
     n_train : int or None
         Rows of the whole training set (``n_ref`` of the per-sample heads; None before a fit).
+    group_balance : bool
+        With ``penalty="per-sample"``: ``l2gb-C<C>``, the head ``logreg-group-balanced`` (every source group of the
+        rows fitted carries the same weight; unweighted when a fit gets no groups) instead of ``l2ps-C<C>``.
 
     Returns
     -------
@@ -231,10 +297,9 @@ def candidate_family(
     """
     lp = Candidate("lp", "lp", {**dict(lp_params or {}), "device": device}, 0.0, SIMPLICITY["lp"])
     if penalty == "per-sample":
+        prefix, head = ("l2gb", "logreg-group-balanced") if group_balance else ("l2ps", "logreg-per-sample")
         l2 = [
-            Candidate(
-                f"l2ps-C{c:g}", "logreg-per-sample", {"C": c, "n_ref": n_train}, 1.0 / c, SIMPLICITY["l2"]
-            )
+            Candidate(f"{prefix}-C{c:g}", head, {"C": c, "n_ref": n_train}, 1.0 / c, SIMPLICITY["l2"])
             for c in sorted(float(c) for c in Cs)
         ]
     else:
@@ -266,9 +331,10 @@ def _legacy_candidate(name: str) -> Candidate:
         member = _legacy_candidate(name[len("nmtune+") :])
         group = SIMPLICITY["blend-lp"] if member.family == "lp" else SIMPLICITY["blend-l2"]
         return Candidate(name, "blend", {}, member.strength, group, ("nmtune", member.name))
-    if name.startswith("l2ps-C"):
+    if name.startswith(("l2ps-C", "l2gb-C")):
         c = float(name[6:])
-        return Candidate(name, "logreg-per-sample", {"C": c}, 1.0 / c, SIMPLICITY["l2"])
+        head = "logreg-per-sample" if name.startswith("l2ps") else "logreg-group-balanced"
+        return Candidate(name, head, {"C": c}, 1.0 / c, SIMPLICITY["l2"])
     if name.startswith("l2-C"):
         return Candidate(name, "logreg", {"C": float(name[4:])}, 1.0 / float(name[4:]), SIMPLICITY["l2"])
     if name == "lp":

@@ -10,18 +10,27 @@ import time
 
 import numpy as np
 
-from ._candidates import Candidate
+from ._candidates import GROUP_FAMILIES, Candidate
 
-__all__ = ["fit_one", "fit_folds", "progress_bar", "blend_times"]
+__all__ = ["fit_one", "fit_candidate", "fit_folds", "progress_bar", "blend_times"]
 
 
-def fit_one(candidate: Candidate, seed: int, X, y, train, val):
-    """Fit one candidate on rows ``train``.
+def fit_candidate(candidate: Candidate, seed: int, X, y, groups=None):
+    """The candidate built with ``seed`` and fitted on ``X`` (n, D) and ``y`` (n,).
+
+    ``groups`` (n,) reach the heads whose ``fit`` takes them (:data:`GROUP_FAMILIES`).
+    """
+    kw = {"groups": groups} if groups is not None and candidate.family in GROUP_FAMILIES else {}
+    return candidate.build(seed).fit(X, y, **kw)
+
+
+def fit_one(candidate: Candidate, seed: int, X, y, train, val, groups=None):
+    """Fit one candidate on rows ``train`` (with their ``groups``, where the head takes them).
 
     Returns the fitted estimator, its class probabilities (n_val, C) on rows ``val`` and the fit seconds.
     """
     start = time.perf_counter()
-    est = candidate.build(seed).fit(X[train], y[train])
+    est = fit_candidate(candidate, seed, X[train], y[train], None if groups is None else groups[train])
     elapsed = time.perf_counter() - start
     return est, est.predict_proba(X[val]), elapsed
 
@@ -41,7 +50,7 @@ def progress_bar(enabled: bool, total: int, desc: str = "NMTuneCV"):
         bar.close()
 
 
-def fit_folds(jobs, seeds, X, y, folds, *, n_jobs=None, bar=None):
+def fit_folds(jobs, seeds, X, y, folds, *, groups=None, n_jobs=None, bar=None):
     """Fit each ``(candidate, k)`` of ``jobs`` on fold k's training rows and predict its validation rows.
 
     Parameters
@@ -54,6 +63,8 @@ def fit_folds(jobs, seeds, X, y, folds, *, n_jobs=None, bar=None):
         Encoded labels.
     folds : list of (ndarray, ndarray)
         ``(train_indices, validation_indices)``.
+    groups : ndarray of shape (N,) or None
+        Source sub-domain of each row (for the heads that take groups).
     n_jobs : int or None
         Parallel fits (joblib).
     bar : tqdm or None
@@ -71,7 +82,7 @@ def fit_folds(jobs, seeds, X, y, folds, *, n_jobs=None, bar=None):
     from joblib import Parallel, delayed
 
     out = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(fit_one)(c, seeds[c.name], X, y, *folds[k]) for c, k in jobs
+        delayed(fit_one)(c, seeds[c.name], X, y, *folds[k], groups) for c, k in jobs
     )
     models, probas, times = {}, {}, {}
     for (c, k), (est, proba, elapsed) in zip(jobs, out):

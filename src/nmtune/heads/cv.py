@@ -21,13 +21,13 @@ from nmtune._internal.threads import thread_limit
 from nmtune._internal.validation import check_number, seed_from_random_state
 
 from ._candidates import Blend, Candidate, candidate_family, candidate_seed, simplicity_order  # noqa: F401
-from ._cv_fit import blend_times, fit_folds, progress_bar
+from ._cv_fit import blend_times, fit_candidate, fit_folds, progress_bar
 from ._cv_state import FOLD_ENSEMBLE, _CVState
 from ._data import refuse_fit_params, validate_X, validate_y
 from .folds import resolve_folds, selection_folds
 from .persample import WIDE_CS
 from .registry import register_head
-from .selection import SELECTIONS, average_weights, cv_results, fold_scores, select_candidate, within_one_se
+from .selection import PATH_CS, SELECTIONS, combine, cv_results, fold_scores, select_candidate
 
 __all__ = [
     "NMTuneCV",
@@ -80,7 +80,11 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
         folds cannot tell the candidates apart; offered as the head ``nmtune-cv-1se`` (docs/nmtune-cv.md).
         ``"average-1se"`` averages the class probabilities of every candidate within one standard error of the
         best (:func:`nmtune.heads.selection.within_one_se`; ``best_params_["averaged"]`` lists them; a blend counts
-        as one candidate, its members sharing its weight).
+        as one candidate, its members sharing its weight). ``"wise-ft"``: NMTune interpolated in logit space with
+        the best L2 candidate, NMTune's weight α in (0, ¼, ½, ¾, 1) chosen on the folds with a one-standard-error
+        preference for small α (``best_params_["alpha"]``). ``"average-path"``: the class probabilities of the L2
+        candidates with C from 0.003 to 0.1 averaged, whatever the folds say (``best_params_["averaged"]``).
+        :func:`nmtune.heads.selection.combine` defines the three combining rules.
     penalty : {"sum", "per-sample"}, default="sum"
         L2 candidates: ``"sum"``, ``l2-C<C>`` (the head ``logreg``, scikit-learn's C, a *sum* of losses: the same C
         is a stronger per-sample penalty on a fold than in the refit); ``"per-sample"``, ``l2ps-C<C>`` (the head
@@ -89,6 +93,9 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
     lpft : bool, default=False
         Add the candidate ``lpft`` (:class:`nmtune.heads.lpft.LPFT`: a residual head started at Z = F with its
         classifier from a strong L2 head).
+    group_balance : bool, default=False
+        With ``penalty="per-sample"``: the L2 candidates are ``l2gb-C<C>`` (the head ``logreg-group-balanced``),
+        fitted with every source group of their rows carrying the same total weight (when ``groups`` are given).
     refit : {True, False, "fold-ensemble"}, default=True
         As in ``GridSearchCV``: True refits the winner on all the training data (``best_estimator_``); False keeps
         no model (the selection only: ``cv_results_``, ``best_params_``; no ``predict``). ``"fold-ensemble"``
@@ -146,6 +153,7 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
         selection="best",
         penalty="sum",
         lpft=False,
+        group_balance=False,
         refit=True,
         lp_params=None,
         nmtune_params=None,
@@ -161,6 +169,7 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
         self.selection = selection
         self.penalty = penalty
         self.lpft = lpft
+        self.group_balance = group_balance
         self.refit = refit
         self.lp_params = lp_params
         self.nmtune_params = nmtune_params
@@ -186,6 +195,11 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"selection must be one of {list(SELECTIONS)}; got {self.selection!r}.")
         if self.penalty not in PENALTIES:
             raise ValueError(f"penalty must be one of {list(PENALTIES)}; got {self.penalty!r}.")
+        if self.group_balance and self.penalty != "per-sample":
+            raise ValueError(
+                "group_balance=True reweights the per-sample L2 candidates: it needs penalty='per-sample'; got "
+                f"penalty={self.penalty!r}."
+            )
         fold_ensemble = isinstance(self.refit, str) and self.refit == FOLD_ENSEMBLE
         if not (isinstance(self.refit, (bool, np.bool_)) or fold_ensemble):
             raise ValueError(f"refit must be True, False or {FOLD_ENSEMBLE!r}; got {self.refit!r}.")
@@ -195,6 +209,16 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"Cs must be a sequence of positive numbers; got {self.Cs!r}.") from None
         if not all(np.isfinite(c) and c > 0 for c in Cs):
             raise ValueError(f"Cs must hold positive finite numbers (inverse L2 strengths); got {self.Cs!r}.")
+        if self.selection == "wise-ft" and not Cs:
+            raise ValueError(
+                "selection='wise-ft' interpolates NMTune with the best L2 candidate: Cs is empty."
+            )
+        lo, hi = PATH_CS
+        if self.selection == "average-path" and not any(lo <= c <= hi for c in Cs):
+            raise ValueError(
+                f"selection='average-path' averages the L2 candidates with C in [{lo:g}, {hi:g}]; Cs has none: "
+                f"{self.Cs!r}."
+            )
         for name in ("lp_params", "nmtune_params"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, dict):
@@ -218,6 +242,7 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
         return candidate_family(
             Cs=self.Cs, blend=self.blend, lp_params=self.lp_params, nmtune_params=self.nmtune_params,
             device=self.device, penalty=self.penalty, lpft=bool(self.lpft), n_train=n_train,
+            group_balance=bool(self.group_balance),
         )  # fmt: skip
 
     def fit(self, X, y, groups=None, **fit_params):
@@ -251,6 +276,7 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
                 f"{len(np.asarray(groups))}. Pass the source sub-domain of every training row (or groups=None)."
             )
         seed = seed_from_random_state(self.random_state)
+        g = None if groups is None else np.asarray(groups)
         self.folds_ = self._make_folds(y_enc, groups, seed)
         self.n_splits_ = len(self.folds_)
         family = self.candidates(X.shape[0])
@@ -261,31 +287,42 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
         mode = self._refit_mode()
         with progress_bar(self.progress, len(jobs) + (mode == "refit")) as bar:
             models, probas, times = fit_folds(
-                jobs, self.candidate_seeds_, X, y_enc, self.folds_, n_jobs=self.n_jobs, bar=bar
+                jobs, self.candidate_seeds_, X, y_enc, self.folds_, groups=g, n_jobs=self.n_jobs, bar=bar
             )
             scores = fold_scores(family, probas, y_enc, self.folds_)  # (candidates, K)
             blend_times(family, times)
             self.cv_results_ = cv_results([c.name for c in family], scores, [times[c.name] for c in family])
             self.best_index_ = select_candidate(scores, simplicity_order(family), self.selection)
+            combo = combine(self.selection, family, scores, probas, y_enc, self.folds_)
+            if combo is not None:
+                self.best_index_ = combo.best_index
             best = family[self.best_index_]
             self.best_params_ = {"candidate": best.name}
             self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
             by_name = {c.name: c for c in family}
-            averaged = None
-            if self.selection == "average-1se":
-                chosen = [family[i] for i in within_one_se(scores)]
-                self.best_params_["averaged"] = [c.name for c in chosen]
-                averaged = average_weights(chosen)  # {fitted candidate name: weight}
-            if mode == "refit" and averaged is not None:
+            if combo is not None:
+                self.best_params_.update(combo.params)
+                self.best_score_ = combo.score
+            if mode == "refit" and combo is not None:
                 start = time.perf_counter()
-                members = [by_name[m].build(self.candidate_seeds_[m]).fit(X, y_enc) for m in averaged]
-                self.best_estimator_ = Blend.of_fitted(members, list(averaged.values()))
+                members = [
+                    fit_candidate(by_name[m], self.candidate_seeds_[m], X, y_enc, g) for m in combo.weights
+                ]
+                self.best_estimator_ = (
+                    members[0]
+                    if len(members) == 1
+                    else Blend.of_fitted(members, list(combo.weights.values()), combo.space)
+                )
                 self.refit_time_ = time.perf_counter() - start
                 if bar is not None:
                     bar.update()
-            elif mode == FOLD_ENSEMBLE and averaged is not None:
+            elif mode == FOLD_ENSEMBLE and combo is not None:
                 self.fold_estimators_ = [
-                    Blend.of_fitted([models[m, k] for m in averaged], list(averaged.values()))
+                    models[next(iter(combo.weights)), k]
+                    if len(combo.weights) == 1
+                    else Blend.of_fitted(
+                        [models[m, k] for m in combo.weights], list(combo.weights.values()), combo.space
+                    )
                     for k in range(self.n_splits_)
                 ]
             elif mode == "refit":
@@ -294,7 +331,7 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
                     members = [by_name[m].build(self.candidate_seeds_[m]) for m in best.members]
                     self.best_estimator_ = Blend(members).fit(X, y_enc)
                 else:
-                    self.best_estimator_ = best.build(self.candidate_seeds_[best.name]).fit(X, y_enc)
+                    self.best_estimator_ = fit_candidate(best, self.candidate_seeds_[best.name], X, y_enc, g)
                 self.refit_time_ = time.perf_counter() - start
                 if bar is not None:
                     bar.update()
@@ -430,6 +467,30 @@ def nmtune_cv_ps(*, epochs=None, min_steps=None, batch_size=None, **params) -> N
     return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
 
 
+def nmtune_cv_avg(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
+    """:func:`nmtune_cv_ps` averaging every candidate within one standard error (``selection="average-1se"``)."""
+    params = {"selection": "average-1se", **params}
+    return nmtune_cv_ps(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
+
+
+def nmtune_cv_wiseft(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
+    """:func:`nmtune_cv_ps` interpolating NMTune with the best L2 head in logit space (``selection="wise-ft"``)."""
+    params = {"selection": "wise-ft", **params}
+    return nmtune_cv_ps(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
+
+
+def nmtune_cv_path(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
+    """:func:`nmtune_cv_ps` averaging the L2 path from C 0.003 to 0.1 (``selection="average-path"``)."""
+    params = {"selection": "average-path", **params}
+    return nmtune_cv_ps(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
+
+
+def nmtune_cv_gb(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
+    """:func:`nmtune_cv_avg` with group-balanced L2 candidates (``group_balance=True``)."""
+    params = {"group_balance": True, **params}
+    return nmtune_cv_avg(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
+
+
 register_head(
     "nmtune-cv",
     nmtune_cv,
@@ -450,4 +511,32 @@ register_head(
     cls=NMTuneCV,
     transforms=True,
     description="NMTuneCV with per-sample L2 candidates (1/(C N), C 0.001-1): the validated strength is refitted",
+)
+register_head(
+    "nmtune-cv-avg",
+    nmtune_cv_avg,
+    cls=NMTuneCV,
+    transforms=True,
+    description="NMTuneCV (per-sample L2, C 0.001-1) averaging every candidate within one SE of the best",
+)
+register_head(
+    "nmtune-cv-wiseft",
+    nmtune_cv_wiseft,
+    cls=NMTuneCV,
+    transforms=True,
+    description="NMTuneCV interpolating NMTune with the best per-sample L2 head in logit space, weight on folds",
+)
+register_head(
+    "nmtune-cv-path",
+    nmtune_cv_path,
+    cls=NMTuneCV,
+    transforms=True,
+    description="NMTuneCV's per-sample L2 heads from C 0.003 to 0.1, their class probabilities averaged",
+)
+register_head(
+    "nmtune-cv-gb",
+    nmtune_cv_gb,
+    cls=NMTuneCV,
+    transforms=True,
+    description="nmtune-cv-avg with group-balanced L2 candidates (every source group weighted equally)",
 )

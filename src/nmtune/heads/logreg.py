@@ -128,17 +128,26 @@ class LogReg(_LinearHead):
     def fit(self, X, y, **fit_params):
         """Fit on features ``X`` (N, D) and labels ``y`` (N,); returns ``self``."""
         refuse_fit_params(self, fit_params)
+        return self._fit_weighted(X, y, None)
+
+    def _fit_weighted(self, X, y, weights_of):
+        """Fit with row weights ``weights_of(n)`` (an (n,) array summing to n) in the scaler and the loss, or none."""
         self._check_params()
         X = validate_X(self, X, reset=True)
         self.classes_, y_enc = validate_y(y, X.shape[0])
+        weights = None if weights_of is None else weights_of(X.shape[0])
         with thread_limit(self.n_threads):
             X = np.asarray(X, dtype=np.float64)
-            self.scaler_ = StandardScaler().fit(X)
+            self.scaler_ = StandardScaler().fit(X, sample_weight=weights)
             self.model_ = LogisticRegression(C=self._sklearn_C(X.shape[0]), max_iter=self.max_iter).fit(
-                self.scaler_.transform(X), y_enc
+                self.scaler_.transform(X), y_enc, sample_weight=weights
             )
         self.n_iter_ = self.model_.n_iter_
+        self._after_fit(X.shape[0])
         return self
+
+    def _after_fit(self, n: int) -> None:
+        """Hook run at the end of a fit on ``n`` rows (subclasses record what depends on n)."""
 
     def _sklearn_C(self, n: int) -> float:
         """scikit-learn's C for a fit on ``n`` rows (here C itself; :class:`PerSampleL2` rescales it)."""

@@ -11,12 +11,15 @@ validated on the folds is the strength refitted.
 
 from __future__ import annotations
 
+import numpy as np
+
 from nmtune._internal.validation import check_number
 
+from ._data import refuse_fit_params
 from .logreg import LogReg
 from .registry import register_head
 
-__all__ = ["PerSampleL2", "effective_C", "WIDE_CS"]
+__all__ = ["PerSampleL2", "GroupBalancedL2", "group_balance_weights", "effective_C", "WIDE_CS"]
 
 #: NMTuneCV's per-sample grid (``nmtune-cv-ps``): the default grid widened by one decade towards strong penalties.
 WIDE_CS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -65,11 +68,11 @@ class PerSampleL2(LogReg):
 
     def fit(self, X, y, **fit_params):
         """Fit on features ``X`` (N, D) and labels ``y`` (N,) with ``C_eff = C · n_ref / N``; returns ``self``."""
-        super().fit(X, y, **fit_params)
-        n = int(self.scaler_.n_samples_seen_)
+        return super().fit(X, y, **fit_params)
+
+    def _after_fit(self, n: int) -> None:
         self.C_ = self._sklearn_C(n)
         self.penalty_ = 1.0 / (self.C_ * n)
-        return self
 
     def _load_state(self, meta: dict, tensors: dict, device: str) -> None:
         super()._load_state(meta, tensors, device)
@@ -82,6 +85,61 @@ class PerSampleL2(LogReg):
         return {**meta, "C_eff": float(self.C_)}, tensors
 
 
+def group_balance_weights(groups) -> np.ndarray:
+    """Row weights under which every group carries the same total weight, (N,), summing to N.
+
+    ``w_i = N / (G · n_{g(i)})`` for G groups, group g(i) of row i holding n_g rows (the reweighting of DFR and
+    group-DRO's balanced baseline).
+
+    Parameters
+    ----------
+    groups : array-like of shape (N,)
+
+    Returns
+    -------
+    ndarray of shape (N,), float64
+    """
+    _, inverse, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
+    n, g = len(inverse), len(counts)
+    return n / (g * counts[inverse].astype(np.float64))
+
+
+class GroupBalancedL2(PerSampleL2):
+    """:class:`PerSampleL2` fitted with every source group carrying the same total weight.
+
+    With ``groups`` (the source sub-domain of each row), the scaler's statistics and the loss use the weights of
+    :func:`group_balance_weights` (they sum to N, so the per-sample penalty ``1 / (C · n_ref)`` keeps its
+    meaning); without, it is :class:`PerSampleL2`.
+
+    Parameters
+    ----------
+    C, n_ref, max_iter, n_threads
+        As :class:`PerSampleL2`.
+    """
+
+    def fit(self, X, y, groups=None, **fit_params):
+        """Fit on ``X`` (N, D), ``y`` (N,), rows weighted by ``groups`` (N,) when given; returns ``self``."""
+        refuse_fit_params(self, fit_params)
+        if groups is None:
+            return super().fit(X, y)
+        groups = np.asarray(groups)
+
+        def weights(n):
+            if groups.shape[0] != n:
+                raise ValueError(
+                    f"groups must have one entry per row: X has {n} rows, groups has {groups.shape[0]}. Pass the "
+                    "source sub-domain of every training row (or groups=None)."
+                )
+            return group_balance_weights(groups)
+
+        return self._fit_weighted(X, y, weights)
+
+
+register_head(
+    "logreg-group-balanced",
+    GroupBalancedL2,
+    description="per-sample L2 logistic regression with every source group weighted equally (when groups are given)",
+)
 register_head(
     "logreg-per-sample",
     PerSampleL2,
