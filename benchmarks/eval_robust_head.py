@@ -28,11 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from nmtune.heads import NMTuneCV, create_head
-from nmtune.heads._candidates import mix_probas
-from nmtune.heads._cv_fit import fit_candidate
-from nmtune.heads.cv import candidate_seed
+from nmtune.heads.cv import candidate_seed, fit_candidate
 from nmtune.heads.persample import WIDE_CS
-from nmtune.heads.selection import combine, fold_scores, select_candidate, simplicity_order
+from nmtune.heads.selection import combine, fold_scores, mix_probas, select_candidate, simplicity_order
 
 _PS = {"penalty": "per-sample", "Cs": WIDE_CS}
 #: Every variant of the two pre-registrations and today's default, as NMTuneCV parameters.

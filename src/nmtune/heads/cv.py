@@ -33,6 +33,7 @@ __all__ = [
     "NMTuneCV",
     "select_candidate",
     "candidate_seed",
+    "fit_candidate",
     "DEFAULT_CS",
     "SELECTIONS",
     "PENALTIES",

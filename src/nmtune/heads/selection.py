@@ -19,6 +19,7 @@ __all__ = [
     "select_alpha",
     "combine",
     "Combination",
+    "mix_probas",
     "WISE_ALPHAS",
     "PATH_CS",
     "average_weights",
