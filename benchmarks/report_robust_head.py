@@ -230,7 +230,7 @@ def forest(a, path: Path) -> None:
             "D",
             color="black",
             ms=6,
-            label="mean over tasks, 95 % t-interval" if i == 0 else None,
+            label=f"mean over {spec['over']}, 95 % t-interval" if i == 0 else None,
         )
     ax.axvline(0, color="grey", lw=1)
     ax.axvline(1, color="grey", lw=1, ls="--", label="goal: +1 point")
