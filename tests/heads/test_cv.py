@@ -7,15 +7,20 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nmtune import NMTuneCV
 from nmtune.heads._candidates import simplicity_order
-from nmtune.heads.cv import select_candidate
+from nmtune.heads.cv import DEFAULT_CS, select_candidate
 from nmtune.heads.folds import group_class_folds, selection_folds, stratified_folds
 
 FAST_LP = {"epochs": 20, "min_steps": 0, "batch_size": 32, "lr": 0.05}
 FAST_NM = {"epochs": 20, "min_steps": 0, "batch_size": 32, "lr": 1e-2, "hidden_dim": 32}
 
 
+#: The machinery tests below (names, folds, rules, refit modes) use the pre-issue-24 family: scikit-learn's C on
+#: the default grid, the single best candidate (the head nmtune-cv-best); the new default is tested on its own.
+CLASSIC = {"penalty": "sum", "Cs": DEFAULT_CS, "selection": "best"}
+
+
 def _fast(**kw):
-    kw = {"lp_params": FAST_LP, "nmtune_params": FAST_NM, "random_state": 0, "device": "cpu", **kw}
+    kw = {"lp_params": FAST_LP, "nmtune_params": FAST_NM, "random_state": 0, "device": "cpu", **CLASSIC, **kw}
     return NMTuneCV(**kw)
 
 

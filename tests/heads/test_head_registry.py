@@ -8,6 +8,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from nmtune.heads import HeadSpec, LogReg, NMTune, NMTuneCV, create_head, get_head, list_heads, register_head
+from nmtune.heads.cv import DEFAULT_CS, WIDE_CS
 from nmtune.heads.registry import HEADS
 
 
@@ -26,6 +27,7 @@ def test_the_documented_heads_are_registered():
         "nmtune-cv",
         "nmtune-cv-1se",
         "nmtune-cv-avg",
+        "nmtune-cv-best",
         "nmtune-cv-gb",
         "nmtune-cv-path",
         "nmtune-cv-ps",
@@ -37,6 +39,12 @@ def test_the_documented_heads_are_registered():
 def test_create_head_builds_presets_and_passes_parameters():
     assert create_head("nmtune-authors").arch == "authors"
     assert create_head("nmtune-cv-1se").selection == "one-se"
+    # the default since issue 24's second pre-registered round; the earlier default keeps a name of its own
+    default, best = create_head("nmtune-cv"), create_head("nmtune-cv-best")
+    assert (default.selection, default.penalty, tuple(default.Cs)) == ("average-1se", "per-sample", WIDE_CS)
+    assert (best.selection, best.penalty, tuple(best.Cs)) == ("best", "sum", DEFAULT_CS)
+    assert create_head("nmtune-cv-avg").get_params() == default.get_params()
+    assert create_head("nmtune-cv-1se").penalty == "sum" and create_head("nmtune-cv-ps").selection == "best"
     assert create_head("nmtune-cv", epochs=3).nmtune_params == {
         "epochs": 3
     }  # the step budget reaches its heads

@@ -95,7 +95,7 @@ def test_within_one_se_and_average_weights_against_their_definition():
     assert list(within_one_se(scores)) == [i for i in range(3) if mean[i] >= mean[best] - se]
     from nmtune.heads.cv import NMTuneCV as _  # noqa: F401 - the candidates module is loaded
 
-    fam = {c.name: c for c in NMTuneCV(Cs=(0.1,)).candidates()}
+    fam = {c.name: c for c in NMTuneCV(Cs=(0.1,), penalty="sum").candidates()}
     w = average_weights([fam["lp"], fam["nmtune+l2-C0.1"], fam["nmtune"]])
     assert w == pytest.approx({"lp": 1 / 3, "nmtune": 1 / 6 + 1 / 3, "l2-C0.1": 1 / 6})
     assert sum(w.values()) == pytest.approx(1.0)

@@ -165,7 +165,7 @@ def test_group_balanced_candidates_get_the_groups_of_their_rows(data):
     [
         ({"selection": "wise-ft", "Cs": ()}, "wise-ft"),
         ({"selection": "average-path", "Cs": (0.3, 1.0)}, "average-path"),
-        ({"group_balance": True}, "needs penalty='per-sample'"),
+        ({"group_balance": True, "penalty": "sum"}, "needs penalty='per-sample'"),
     ],
 )
 def test_bad_combinations_are_refused(data, kw, pattern):

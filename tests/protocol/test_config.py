@@ -121,6 +121,6 @@ def test_the_ablations_preset_covers_every_registered_variant():
     # methods of their own (docs/nmtune-cv.md), including the robust-head heads (not variants of NMTune's loss)
     not_ablations = {"nmtune-cv", "nmtune-cv-1se", "nmtune-cv-ps", "logreg-cv", "logreg-gcv", "logreg-c1"}
     not_ablations |= {"logreg-per-sample", "lpft", "logreg-group-balanced"}
-    not_ablations |= {"nmtune-cv-avg", "nmtune-cv-wiseft", "nmtune-cv-path", "nmtune-cv-gb"}
+    not_ablations |= {"nmtune-cv-avg", "nmtune-cv-wiseft", "nmtune-cv-path", "nmtune-cv-gb", "nmtune-cv-best"}
     methods = {m if isinstance(m, str) else m[0] for m in load_config("ablations").methods}
     assert set(list_methods()) - not_ablations <= methods

@@ -30,7 +30,10 @@ def test_run_uses_the_task_groups():
     rec = run_one(_task(lambda y: y * 10 + np.arange(len(y)) % 3), spec)
     assert rec["status"] == "done", rec["error"]
     inner = rec["selected"]["inner"]["candidate"]
-    assert inner == "lp" or inner.startswith(("l2-C", "nmtune")), inner
+    assert inner == "lp" or inner.startswith(("l2ps-C", "nmtune")), (
+        inner
+    )  # the default family (per-sample L2)
+    assert rec["selected"]["inner"]["averaged"]  # the default averages the candidates within one SE
     assert 0.5 < rec["selected"]["inner_score"] <= 1.0
     # one group per class: group-aware folds are impossible, and the run says so (the groups reached the fit)
     bad = run_one(_task(lambda y: y.copy()), spec)
@@ -42,3 +45,19 @@ def test_groups_must_match_the_training_rows():
         ValueError, match=r"groups_train must hold one group per training row, shape \(120,\)"
     ):
         _task(lambda y: y[:-1])
+
+
+def test_the_changed_default_has_run_ids_of_its_own():
+    """Runs of nmtune-cv stored before its default changed are not taken for runs of the current one."""
+    import hashlib
+    import json
+
+    from nmtune.protocol.runner import METHOD_REVISIONS
+
+    spec = RunSpec("e", "s", "toy", "nmtune-cv")
+    cfg = spec.config()
+    assert cfg["method_revision"] == METHOD_REVISIONS["nmtune-cv"] == 2
+    cfg.pop("method_revision")
+    before = hashlib.sha256(json.dumps(cfg, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:20]
+    assert spec.run_id != before
+    assert "method_revision" not in RunSpec("e", "s", "toy", "lp").config()  # other methods keep their ids

@@ -35,13 +35,15 @@ __all__ = [
     "candidate_seed",
     "fit_candidate",
     "DEFAULT_CS",
+    "WIDE_CS",
     "SELECTIONS",
     "PENALTIES",
     "FOLD_ENSEMBLE",
 ]
 
-#: Inverse L2 strengths of the regularised linear candidates: half-decade steps from strong to scikit-learn's
-#: default (C = 1), fixed before any evaluation (docs/nmtune-cv.md).
+#: Inverse L2 strengths of the regularised linear candidates before issue 24 (``nmtune-cv-best``): half-decade
+#: steps from strong to scikit-learn's default (C = 1), fixed before any evaluation (docs/nmtune-cv.md). The
+#: default grid is now :data:`WIDE_CS`, one decade stronger.
 DEFAULT_CS = (0.01, 0.03, 0.1, 0.3, 1.0)
 #: Penalties of the L2 candidates (``penalty``): scikit-learn's C on the rows of each fit, or per sample.
 PENALTIES = ("sum", "per-sample")
@@ -55,11 +57,14 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
     """Select a tuning head by cross-validation on the training data, then refit it on all of it.
 
     The candidates (``cv_results_["params"]``, in this order, which also breaks ties): the linear probe ``lp``;
-    ``l2-C<C>``, standardised features plus L2-regularised logistic regression for each C in ``Cs``;
-    ``nmtune``; and, with ``blend``, ``nmtune+<linear>``: the average of the class probabilities of NMTune and
-    each linear candidate (output-space WiSE-FT; no extra fit). The candidate with the highest mean validation
-    accuracy over the folds wins (``selection="best"``), or the simplest within one standard error of it
-    (``selection="one-se"``: L2 heads from the strongest penalty, then the linear probe, the blends, NMTune).
+    ``l2ps-C<C>`` (``l2-C<C>`` with ``penalty="sum"``), standardised features plus L2-regularised logistic
+    regression for each C in ``Cs``; ``nmtune``; and, with ``blend``, ``nmtune+<linear>``: the average of the
+    class probabilities of NMTune and each linear candidate (output-space WiSE-FT; no extra fit). By default
+    (``selection="average-1se"``, chosen by issue 24's pre-registered evaluation, docs/nmtune-cv.md) the model
+    averages the class probabilities of every candidate within one standard error of the best mean validation
+    accuracy over the folds; ``selection="best"`` keeps the best alone (the default before issue 24, with
+    ``penalty="sum"`` and ``Cs=DEFAULT_CS``: the head ``nmtune-cv-best``), ``"one-se"`` the simplest within one
+    standard error of it (L2 heads from the strongest penalty, then the linear probe, the blends, NMTune).
 
     Folds: with an int ``cv`` and ``groups`` (the source sub-domain of each training sample,
     :func:`nmtune.heads.folds.group_class_folds`), every fold holds out whole groups, one or more per class, so
@@ -67,8 +72,8 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    Cs : sequence of float, default=(0.01, 0.03, 0.1, 0.3, 1.0)
-        Inverse L2 strengths of the regularised linear candidates (empty: none).
+    Cs : sequence of float, default=(0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+        Inverse L2 strengths of the regularised linear candidates (empty: none); :data:`WIDE_CS`.
     blend : bool, default=True
         Also score the blends of NMTune with every linear candidate.
     cv : int, splitter or iterable, default=5
@@ -76,7 +81,7 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
         folds are capped by the number of groups per class, stratified folds by the size of the smallest class);
         a splitter object (its ``split(X, y, groups)`` gives the folds, e.g. ``GroupKFold(3)``); or an iterable
         of ``(train, validation)`` index arrays. Every class must be on the training side of every fold.
-    selection : {"best", "one-se", "average-1se"}, default="best"
+    selection : {"best", "one-se", "average-1se", "wise-ft", "average-path"}, default="average-1se"
         Selection rule (:func:`select_candidate`). ``"one-se"`` prefers strongly regularised linear heads when the
         folds cannot tell the candidates apart; offered as the head ``nmtune-cv-1se`` (docs/nmtune-cv.md).
         ``"average-1se"`` averages the class probabilities of every candidate within one standard error of the
@@ -86,7 +91,7 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
         preference for small α (``best_params_["alpha"]``). ``"average-path"``: the class probabilities of the L2
         candidates with C from 0.003 to 0.1 averaged, whatever the folds say (``best_params_["averaged"]``).
         :func:`nmtune.heads.selection.combine` defines the three combining rules.
-    penalty : {"sum", "per-sample"}, default="sum"
+    penalty : {"sum", "per-sample"}, default="per-sample"
         L2 candidates: ``"sum"``, ``l2-C<C>`` (the head ``logreg``, scikit-learn's C, a *sum* of losses: the same C
         is a stronger per-sample penalty on a fold than in the refit); ``"per-sample"``, ``l2ps-C<C>`` (the head
         ``logreg-per-sample``): the per-sample penalty ``1 / (C · N)`` of the whole training set on every fold and
@@ -148,11 +153,11 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        Cs=DEFAULT_CS,
+        Cs=WIDE_CS,
         blend=True,
         cv=5,
-        selection="best",
-        penalty="sum",
+        selection="average-1se",
+        penalty="per-sample",
         lpft=False,
         group_balance=False,
         refit=True,
@@ -456,34 +461,40 @@ def nmtune_cv(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTu
     return NMTuneCV(**params)
 
 
+def nmtune_cv_best(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
+    """NMTuneCV's default before issue 24: scikit-learn's C on the grid 0.01-1, the single best candidate."""
+    params = {"selection": "best", "penalty": "sum", "Cs": DEFAULT_CS, **params}
+    return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
+
+
 def nmtune_cv_1se(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
-    """:func:`nmtune_cv` with the one-standard-error rule (``selection="one-se"``)."""
-    params = {"selection": "one-se", **params}
+    """:func:`nmtune_cv_best` with the one-standard-error rule (``selection="one-se"``)."""
+    params = {"selection": "one-se", "penalty": "sum", "Cs": DEFAULT_CS, **params}
     return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
 
 
 def nmtune_cv_ps(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
-    """:func:`nmtune_cv` with per-sample L2 candidates on the wide grid (``penalty="per-sample"``, C 0.001-1)."""
-    params = {"penalty": "per-sample", "Cs": WIDE_CS, **params}
+    """:func:`nmtune_cv` with per-sample L2 candidates on the wide grid, the single best (issue 24's V1)."""
+    params = {"penalty": "per-sample", "Cs": WIDE_CS, "selection": "best", **params}
     return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
 
 
 def nmtune_cv_avg(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
     """:func:`nmtune_cv_ps` averaging every candidate within one standard error (``selection="average-1se"``)."""
-    params = {"selection": "average-1se", **params}
-    return nmtune_cv_ps(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
+    params = {"penalty": "per-sample", "Cs": WIDE_CS, "selection": "average-1se", **params}
+    return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
 
 
 def nmtune_cv_wiseft(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
     """:func:`nmtune_cv_ps` interpolating NMTune with the best L2 head in logit space (``selection="wise-ft"``)."""
-    params = {"selection": "wise-ft", **params}
-    return nmtune_cv_ps(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
+    params = {"penalty": "per-sample", "Cs": WIDE_CS, "selection": "wise-ft", **params}
+    return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
 
 
 def nmtune_cv_path(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
     """:func:`nmtune_cv_ps` averaging the L2 path from C 0.003 to 0.1 (``selection="average-path"``)."""
-    params = {"selection": "average-path", **params}
-    return nmtune_cv_ps(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
+    params = {"penalty": "per-sample", "Cs": WIDE_CS, "selection": "average-path", **params}
+    return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
 
 
 def nmtune_cv_gb(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
@@ -497,7 +508,15 @@ register_head(
     nmtune_cv,
     cls=NMTuneCV,
     transforms=True,
-    description="NMTuneCV: LP, L2 linear heads (C 0.01-1), NMTune and their blends, picked on group-aware folds",
+    description="NMTuneCV: LP, per-sample L2 heads (C 0.001-1), NMTune and blends on group-aware folds; the "
+    "candidates within one SE of the best averaged",
+)
+register_head(
+    "nmtune-cv-best",
+    nmtune_cv_best,
+    cls=NMTuneCV,
+    transforms=True,
+    description="NMTuneCV's default before issue 24: L2 heads with scikit-learn's C (0.01-1), the single best",
 )
 register_head(
     "nmtune-cv-1se",

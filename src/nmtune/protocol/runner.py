@@ -29,6 +29,10 @@ __all__ = ["RunSpec", "run_one", "training_rows", "library_versions", "PROTOCOL_
 
 #: Bumped when a change to the protocol makes old results incomparable (it enters every run id).
 PROTOCOL_VERSION = 2  # 2: heads train for at least ``min_steps`` optimiser steps
+#: Methods whose defaults changed after runs of them were stored: the revision enters their run id, so a store
+#: never takes an earlier run for one of the current method. ``nmtune-cv`` 2: the default since issue 24's second
+#: pre-registered round (per-sample L2 on the wide grid, the candidates within one SE averaged).
+METHOD_REVISIONS = {"nmtune-cv": 2}
 
 #: What a run does with the training rows' groups (source sub-domains) when its method selects on group folds
 #: (``nmtune-cv``): ``"require"`` (default) passes them and the run fails, saying so, when group-aware folds
@@ -110,6 +114,8 @@ class RunSpec:
         cfg["fraction"] = float(cfg["fraction"])
         cfg["noise"] = float(cfg["noise"])
         cfg["protocol_version"] = PROTOCOL_VERSION
+        if self.method in METHOD_REVISIONS:
+            cfg["method_revision"] = METHOD_REVISIONS[self.method]
         return cfg
 
     @property

@@ -79,7 +79,8 @@ def unit_rows(records: Iterable[dict]) -> list[dict]:
         if r.get("status") != "done":
             continue
         c = r["config"]
-        row = {k: v for k, v in c.items()}
+        # a method's revision (protocol.runner.METHOD_REVISIONS) is part of its run id, not a setting to group on
+        row = {k: v for k, v in c.items() if k != "method_revision"}
         row.update({k: c.get(k) for k in (*MATCH, "method", "pretrain_noise")})
         for kind in ("id", "ood"):
             for key in ("accuracy", "macro_f1", "sve", "lsvr"):
