@@ -114,7 +114,9 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
     n_jobs : int or None, default=None
         Parallel fits (joblib); None means 1.
     random_state : int, numpy Generator or None, default=None
-        Seeds the folds and every head; the same int gives identical predictions on CPU. Each candidate's seed
+        Seeds the folds and every head; the same int gives identical predictions on CPU at the same thread count
+        (``n_threads`` or ``NMTUNE_NUM_THREADS``; the automatic count follows the load, and torch's sums differ in
+        the last bits between thread counts). Each candidate's seed
         derives from its name (:func:`nmtune.heads._candidates.candidate_seed`): changing ``Cs`` reseeds nothing.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Device of the torch heads.

@@ -36,7 +36,8 @@ class LinearProbe(BaseHead):
     schedule : {"cosine", "linear", "constant"}, default="cosine"
         Per-step learning-rate schedule (decays to 0).
     random_state : int, numpy Generator or None, default=None
-        Seeds initialisation, shuffling and the validation split; the same int gives identical predictions on CPU.
+        Seeds initialisation, shuffling and the validation split; the same int gives identical predictions on CPU
+        at the same thread count (``n_threads``).
     device : {"auto", "cpu", "cuda"}, default="auto"
     validation_fraction : float or None, default=None
         Hold out this stratified fraction of the training data and record validation loss/accuracy per epoch.

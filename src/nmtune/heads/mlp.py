@@ -25,7 +25,7 @@ _COMMON_DOC = """
     batch_size : int, default=256
     schedule : {"cosine", "linear", "constant"}, default="cosine"
     random_state : int, numpy Generator or None, default=None
-        The same int gives identical predictions on CPU.
+        The same int gives identical predictions on CPU at the same thread count (``n_threads``).
     device : {"auto", "cpu", "cuda"}, default="auto"
     validation_fraction : float or None, default=None
         Stratified held-out fraction; validation loss/accuracy are recorded per epoch in ``history_``.
