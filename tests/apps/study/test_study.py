@@ -15,6 +15,7 @@ from nmtune.apps.study import (
 )
 from nmtune.apps.study.evaluation import run_specs
 from nmtune.apps.study.run import study_store_path
+from nmtune.datasets.images import fashion_mnist_available
 from nmtune.heads.base import epochs_for
 from nmtune.protocol.methods import build_estimator
 from nmtune.results import ResultsStore
@@ -35,6 +36,9 @@ TINY = StudyConfig(
     methods=METHODS,
     probe="lp",
 )
+needs_fashion = pytest.mark.skipif(
+    not fashion_mnist_available(), reason="dataset-fashion-mnist not installed (make data)"
+)
 # logreg selects C on a validation split: 124 glyph images are 2 per class, too few for one
 TINY_GLYPHS = load_study_config("glyphs-tiny", methods=METHODS[:3])
 
@@ -45,6 +49,7 @@ def _records(folder):
 
 
 @pytest.mark.slow
+@needs_fashion
 def test_tiny_study_end_to_end_and_resume(tmp_path):
     result = run_study(TINY, tmp_path, progress=False, device="cpu")
     for name in (
@@ -170,6 +175,7 @@ def test_a_folder_of_the_earlier_study_is_refused_with_how_to_rerun_it(tmp_path)
 
 
 @pytest.mark.slow
+@needs_fashion
 def test_parallel_evaluation_gives_the_same_records(tmp_path):
     import shutil
 
