@@ -3,6 +3,8 @@
 from nmtune.heads import create_head, get_head
 
 FAST_LP = {"epochs": 4, "min_steps": 0, "batch_size": 32, "lr": 0.05}
+#: The step budget of NMTuneCV's torch candidates in the robust-head tests.
+CV_BUDGET = {"epochs": 2, "min_steps": 10}
 FAST_NM = {"epochs": 4, "min_steps": 0, "batch_size": 32, "lr": 1e-2, "hidden_dim": 32}
 
 

@@ -3,6 +3,7 @@ one-pass fast path against each variant's own ``NMTuneCV.fit``."""
 
 import numpy as np
 import pytest
+from _heads_helpers import CV_BUDGET as BUDGET
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -11,17 +12,6 @@ from nmtune.heads.lpft import LPFT, linear_head_weights
 from nmtune.heads.persample import WIDE_CS, PerSampleL2, effective_C
 from nmtune.heads.selection import average_weights, within_one_se
 
-BUDGET = {"epochs": 2, "min_steps": 10}
-
-
-@pytest.fixture
-def data():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(150, 6)).astype(np.float32)
-    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.4)
-    Xt = rng.normal(size=(60, 6)).astype(np.float32)
-    return X, y, Xt
-
 
 def _reference_objective_minimiser(X, y, lam):
     """Slow reference: mean cross-entropy + (lam / 2)‖W‖² on standardised X, by scikit-learn with C = 1/(lam n)."""
@@ -29,8 +19,8 @@ def _reference_objective_minimiser(X, y, lam):
     return LogisticRegression(C=1.0 / (lam * len(y)), max_iter=5000, tol=1e-10).fit(Z, y)
 
 
-def test_per_sample_penalty_is_one_over_C_n_ref_on_any_number_of_rows(data):
-    X, y, _ = data
+def test_per_sample_penalty_is_one_over_C_n_ref_on_any_number_of_rows(robust_data):
+    X, y, _, _ = robust_data
     n_ref = 300  # e.g. the whole training set of which X is a fold
     head = PerSampleL2(C=0.05, n_ref=n_ref).fit(X, y)
     lam = 1.0 / (0.05 * n_ref)
@@ -43,8 +33,8 @@ def test_per_sample_penalty_is_one_over_C_n_ref_on_any_number_of_rows(data):
     )
 
 
-def test_nmtune_cv_per_sample_refits_with_the_validated_penalty(data):
-    X, y, _ = data
+def test_nmtune_cv_per_sample_refits_with_the_validated_penalty(robust_data):
+    X, y, _, _ = robust_data
     clf = NMTuneCV(penalty="per-sample", Cs=(0.01, 0.1), blend=False, random_state=0, device="cpu",
                    lp_params=BUDGET, nmtune_params=BUDGET)  # fmt: skip
     clf.fit(X, y)
@@ -61,8 +51,8 @@ def test_nmtune_cv_per_sample_refits_with_the_validated_penalty(data):
         assert clf.best_estimator_.penalty_ == pytest.approx(1.0 / (clf.best_estimator_.C * len(y)))
 
 
-def test_lpft_starts_at_the_linear_head_and_its_weights_are_the_linear_heads(data):
-    X, y, Xt = data
+def test_lpft_starts_at_the_linear_head_and_its_weights_are_the_linear_heads(robust_data):
+    X, y, Xt, _ = robust_data
     lin = LogReg(C=0.01).fit(X, y)
     W, b = linear_head_weights(lin)
     np.testing.assert_allclose(
@@ -101,8 +91,8 @@ def test_within_one_se_and_average_weights_against_their_definition():
     assert sum(w.values()) == pytest.approx(1.0)
 
 
-def test_averaging_variant_predicts_the_weighted_mean_and_round_trips(data, tmp_path):
-    X, y, Xt = data
+def test_averaging_variant_predicts_the_weighted_mean_and_round_trips(robust_data, tmp_path):
+    X, y, Xt, _ = robust_data
     clf = NMTuneCV(selection="average-1se", Cs=(0.01, 0.1), random_state=0, device="cpu",
                    lp_params=BUDGET, nmtune_params=BUDGET).fit(X, y)  # fmt: skip
     names = clf.best_params_["averaged"]
@@ -126,9 +116,9 @@ def test_registered_variant_and_params():
         NMTuneCV(penalty="mean").fit(np.zeros((10, 2)), np.arange(10) % 2)
 
 
-def test_the_evaluations_one_pass_equals_each_variants_own_fit(data, load_script):
+def test_the_evaluations_one_pass_equals_each_variants_own_fit(robust_data, load_script):
     """The fast path of benchmarks/eval_robust_head.py against the slow reference: every variant's NMTuneCV.fit."""
-    X, y, Xt = data
+    X, y, Xt, _ = robust_data
     groups = np.arange(len(y)) % 6 + 10 * y  # two groups per class... and more
     mod = load_script("benchmarks/eval_robust_head.py")
     variants = {v: {**kw, "lp_params": BUDGET, "nmtune_params": BUDGET} for v, kw in mod.VARIANTS.items()}

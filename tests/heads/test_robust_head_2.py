@@ -3,27 +3,15 @@ group-balanced L2 heads, each against a slow reference, and the evaluation's fas
 
 import numpy as np
 import pytest
+from _heads_helpers import CV_BUDGET as BUDGET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from nmtune.heads import NMTuneCV, create_head, load
-from nmtune.heads._candidates import mix_probas
 from nmtune.heads.persample import GroupBalancedL2, PerSampleL2, group_balance_weights
-from nmtune.heads.selection import PATH_CS, WISE_ALPHAS, combine, fold_scores
-
-BUDGET = {"epochs": 2, "min_steps": 10}
-
-
-@pytest.fixture
-def data():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(150, 6)).astype(np.float32)
-    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.4)
-    Xt = rng.normal(size=(60, 6)).astype(np.float32)
-    groups = np.arange(len(y)) % 3 + 10 * y  # three groups per class
-    return X, y, Xt, groups
+from nmtune.heads.selection import PATH_CS, WISE_ALPHAS, combine, fold_scores, mix_probas
 
 
 def _softmax(z):
@@ -56,9 +44,9 @@ def test_group_balance_weights_give_every_group_the_same_total(groups):
     assert w.sum() == pytest.approx(len(groups)) and (w > 0).all()
 
 
-def test_group_balanced_l2_equals_fitting_with_the_small_group_replicated(data):
+def test_group_balanced_l2_equals_fitting_with_the_small_group_replicated(robust_data):
     """Slow reference: group sizes 2:1, so balancing is the small group's rows twice (same per-sample penalty)."""
-    X, y, _, _ = data
+    X, y, _, _ = robust_data
     groups = (np.arange(len(y)) % 3 == 0).astype(int)  # 100 rows in group 0, 50 in group 1
     head = GroupBalancedL2(C=0.05, n_ref=150).fit(X, y, groups=groups)
     rep = np.concatenate([np.flatnonzero(groups == 0), np.repeat(np.flatnonzero(groups == 1), 2)])
@@ -79,8 +67,8 @@ def test_group_balanced_l2_equals_fitting_with_the_small_group_replicated(data):
         GroupBalancedL2().fit(X, y, groups=groups[:-1])
 
 
-def test_wise_ft_combination_against_its_definition(data):
-    X, y, _, _ = data
+def test_wise_ft_combination_against_its_definition(robust_data):
+    X, y, _, _ = robust_data
     fam = NMTuneCV(penalty="per-sample", Cs=(0.01, 0.1), blend=False).candidates(len(y))
     rng = np.random.default_rng(2)
     folds = [(np.arange(150)[k::3], np.setdiff1d(np.arange(150), np.arange(150)[k::3])) for k in range(3)]
@@ -112,8 +100,10 @@ def test_wise_ft_combination_against_its_definition(data):
 
 
 @pytest.mark.parametrize("forced", [None, 2])
-def test_nmtune_cv_wise_ft_predicts_the_interpolation_and_round_trips(data, tmp_path, monkeypatch, forced):
-    X, y, Xt, _ = data
+def test_nmtune_cv_wise_ft_predicts_the_interpolation_and_round_trips(
+    robust_data, tmp_path, monkeypatch, forced
+):
+    X, y, Xt, _ = robust_data
     if forced is not None:  # an interior weight (α = 1/2), whatever these folds would choose
         import nmtune.heads.selection as selection
 
@@ -133,8 +123,8 @@ def test_nmtune_cv_wise_ft_predicts_the_interpolation_and_round_trips(data, tmp_
     np.testing.assert_allclose(load(tmp_path / "w.pt").predict_proba(Xt), clf.predict_proba(Xt), atol=1e-12)
 
 
-def test_nmtune_cv_average_path_averages_the_l2_path(data, tmp_path):
-    X, y, Xt, _ = data
+def test_nmtune_cv_average_path_averages_the_l2_path(robust_data, tmp_path):
+    X, y, Xt, _ = robust_data
     clf = create_head("nmtune-cv-path", random_state=0, device="cpu", epochs=2, min_steps=10).fit(X, y)
     fam = {c.name: c for c in clf.candidates_}
     path = [n for n, c in fam.items() if n.startswith("l2ps") and PATH_CS[0] <= c.params["C"] <= PATH_CS[1]]
@@ -145,8 +135,8 @@ def test_nmtune_cv_average_path_averages_the_l2_path(data, tmp_path):
     np.testing.assert_allclose(load(tmp_path / "p.pt").predict_proba(Xt), slow, atol=1e-10)
 
 
-def test_group_balanced_candidates_get_the_groups_of_their_rows(data):
-    X, y, Xt, groups = data
+def test_group_balanced_candidates_get_the_groups_of_their_rows(robust_data):
+    X, y, Xt, groups = robust_data
     clf = create_head("nmtune-cv-gb", random_state=0, device="cpu", epochs=2, min_steps=10, blend=False)
     clf.fit(X, y, groups=groups)
     fam = {c.name: c for c in clf.candidates_}
@@ -168,14 +158,14 @@ def test_group_balanced_candidates_get_the_groups_of_their_rows(data):
         ({"group_balance": True, "penalty": "sum"}, "needs penalty='per-sample'"),
     ],
 )
-def test_bad_combinations_are_refused(data, kw, pattern):
-    X, y, _, _ = data
+def test_bad_combinations_are_refused(robust_data, kw, pattern):
+    X, y, _, _ = robust_data
     with pytest.raises(ValueError, match=pattern):
         NMTuneCV(**kw).fit(X, y)
 
 
-def test_the_evaluations_one_pass_equals_every_round_2_variant(data, load_script):
-    X, y, Xt, groups = data
+def test_the_evaluations_one_pass_equals_every_round_2_variant(robust_data, load_script):
+    X, y, Xt, groups = robust_data
     mod = load_script("benchmarks/eval_robust_head.py")
     names = mod.ROUNDS[2]["variants"]
     variants = {v: {**mod.ALL_VARIANTS[v], "lp_params": BUDGET, "nmtune_params": BUDGET} for v in names}

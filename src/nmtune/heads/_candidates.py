@@ -228,10 +228,10 @@ class Blend(ClassifierMixin, BaseEstimator):
         return self.members_[0].get_feature_names_out(input_features)
 
     def _saved_params(self) -> dict:
-        params = (
-            {} if self.weights is None else {"weights": [float(w) for w in self.weights]}
-        )  # members: parts
-        return params if self.space == "proba" else {**params, "space": self.space}
+        params = {} if self.weights is None else {"weights": [float(w) for w in self.weights]}
+        if self.space != "proba":
+            params["space"] = self.space
+        return params  # the members are saved as parts
 
     def _save_state(self) -> tuple[dict, dict]:
         metas, tensors = [], {}

@@ -27,7 +27,7 @@ from ._data import refuse_fit_params, validate_X, validate_y
 from .folds import resolve_folds, selection_folds
 from .persample import WIDE_CS
 from .registry import register_head
-from .selection import PATH_CS, SELECTIONS, combine, cv_results, fold_scores, select_candidate
+from .selection import PATH_CS, SELECTIONS, combine, cv_results, fold_scores, on_path, select_candidate
 
 __all__ = [
     "NMTuneCV",
@@ -39,6 +39,7 @@ __all__ = [
     "SELECTIONS",
     "PENALTIES",
     "FOLD_ENSEMBLE",
+    "PRESETS",
 ]
 
 #: Inverse L2 strengths of the regularised linear candidates before issue 24 (``nmtune-cv-best``): half-decade
@@ -221,11 +222,10 @@ class NMTuneCV(_CVState, ClassifierMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 "selection='wise-ft' interpolates NMTune with the best L2 candidate: Cs is empty."
             )
-        lo, hi = PATH_CS
-        if self.selection == "average-path" and not any(lo <= c <= hi for c in Cs):
+        if self.selection == "average-path" and not any(map(on_path, Cs)):
             raise ValueError(
-                f"selection='average-path' averages the L2 candidates with C in [{lo:g}, {hi:g}]; Cs has none: "
-                f"{self.Cs!r}."
+                f"selection='average-path' averages the L2 candidates with C in [{PATH_CS[0]:g}, {PATH_CS[1]:g}]; "
+                f"Cs has none: {self.Cs!r}."
             )
         for name in ("lp_params", "nmtune_params"):
             value = getattr(self, name)
@@ -463,102 +463,59 @@ def nmtune_cv(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTu
     return NMTuneCV(**params)
 
 
-def nmtune_cv_best(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
-    """NMTuneCV's default before issue 24: scikit-learn's C on the grid 0.01-1, the single best candidate."""
-    params = {"selection": "best", "penalty": "sum", "Cs": DEFAULT_CS, **params}
-    return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
+def _preset(fixed: dict, doc: str):
+    """A registry factory: :func:`nmtune_cv` with the parameters ``fixed`` (the caller's override them)."""
+
+    def factory(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
+        return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **{**fixed, **params})
+
+    factory.__doc__ = doc
+    return factory
 
 
-def nmtune_cv_1se(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
-    """:func:`nmtune_cv_best` with the one-standard-error rule (``selection="one-se"``)."""
-    params = {"selection": "one-se", "penalty": "sum", "Cs": DEFAULT_CS, **params}
-    return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
-
-
-def nmtune_cv_ps(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
-    """:func:`nmtune_cv` with per-sample L2 candidates on the wide grid, the single best (issue 24's V1)."""
-    params = {"penalty": "per-sample", "Cs": WIDE_CS, "selection": "best", **params}
-    return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
-
-
-def nmtune_cv_avg(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
-    """:func:`nmtune_cv_ps` averaging every candidate within one standard error (``selection="average-1se"``)."""
-    params = {"penalty": "per-sample", "Cs": WIDE_CS, "selection": "average-1se", **params}
-    return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
-
-
-def nmtune_cv_wiseft(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
-    """:func:`nmtune_cv_ps` interpolating NMTune with the best L2 head in logit space (``selection="wise-ft"``)."""
-    params = {"penalty": "per-sample", "Cs": WIDE_CS, "selection": "wise-ft", **params}
-    return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
-
-
-def nmtune_cv_path(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
-    """:func:`nmtune_cv_ps` averaging the L2 path from C 0.003 to 0.1 (``selection="average-path"``)."""
-    params = {"penalty": "per-sample", "Cs": WIDE_CS, "selection": "average-path", **params}
-    return nmtune_cv(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
-
-
-def nmtune_cv_gb(*, epochs=None, min_steps=None, batch_size=None, **params) -> NMTuneCV:
-    """:func:`nmtune_cv_avg` with group-balanced L2 candidates (``group_balance=True``)."""
-    params = {"group_balance": True, **params}
-    return nmtune_cv_avg(epochs=epochs, min_steps=min_steps, batch_size=batch_size, **params)
-
-
-register_head(
-    "nmtune-cv",
-    nmtune_cv,
-    cls=NMTuneCV,
-    transforms=True,
-    description="NMTuneCV: LP, per-sample L2 heads (C 0.001-1), NMTune and blends on group-aware folds; the "
-    "candidates within one SE of the best averaged",
-)
-register_head(
-    "nmtune-cv-best",
-    nmtune_cv_best,
-    cls=NMTuneCV,
-    transforms=True,
-    description="NMTuneCV's default before issue 24: L2 heads with scikit-learn's C (0.01-1), the single best",
-)
-register_head(
-    "nmtune-cv-1se",
-    nmtune_cv_1se,
-    cls=NMTuneCV,
-    transforms=True,
-    description="NMTuneCV with the one-standard-error rule: the simplest candidate within one SE of the best",
-)
-register_head(
-    "nmtune-cv-ps",
-    nmtune_cv_ps,
-    cls=NMTuneCV,
-    transforms=True,
-    description="NMTuneCV with per-sample L2 candidates (1/(C N), C 0.001-1): the validated strength is refitted",
-)
-register_head(
-    "nmtune-cv-avg",
-    nmtune_cv_avg,
-    cls=NMTuneCV,
-    transforms=True,
-    description="NMTuneCV (per-sample L2, C 0.001-1) averaging every candidate within one SE of the best",
-)
-register_head(
-    "nmtune-cv-wiseft",
-    nmtune_cv_wiseft,
-    cls=NMTuneCV,
-    transforms=True,
-    description="NMTuneCV interpolating NMTune with the best per-sample L2 head in logit space, weight on folds",
-)
-register_head(
-    "nmtune-cv-path",
-    nmtune_cv_path,
-    cls=NMTuneCV,
-    transforms=True,
-    description="NMTuneCV's per-sample L2 heads from C 0.003 to 0.1, their class probabilities averaged",
-)
-register_head(
-    "nmtune-cv-gb",
-    nmtune_cv_gb,
-    cls=NMTuneCV,
-    transforms=True,
-    description="nmtune-cv-avg with group-balanced L2 candidates (every source group weighted equally)",
-)
+_CLASSIC = {"penalty": "sum", "Cs": DEFAULT_CS}
+_PER_SAMPLE = {"penalty": "per-sample", "Cs": WIDE_CS}
+#: The registered NMTuneCV heads: name -> (fixed parameters, description). ``nmtune-cv`` is the default.
+PRESETS = {
+    "nmtune-cv": (
+        {},
+        "NMTuneCV: LP, per-sample L2 heads (C 0.001-1), NMTune and blends on group-aware folds; the candidates "
+        "within one SE of the best averaged",
+    ),
+    "nmtune-cv-best": (
+        {**_CLASSIC, "selection": "best"},
+        "NMTuneCV's default before issue 24: L2 heads with scikit-learn's C (0.01-1), the single best",
+    ),
+    "nmtune-cv-1se": (
+        {**_CLASSIC, "selection": "one-se"},
+        "NMTuneCV with the one-standard-error rule: the simplest candidate within one SE of the best",
+    ),
+    "nmtune-cv-ps": (
+        {**_PER_SAMPLE, "selection": "best"},
+        "NMTuneCV with per-sample L2 candidates (1/(C N), C 0.001-1): the validated strength is refitted",
+    ),
+    "nmtune-cv-avg": (
+        {**_PER_SAMPLE, "selection": "average-1se"},
+        "NMTuneCV (per-sample L2, C 0.001-1) averaging every candidate within one SE of the best",
+    ),
+    "nmtune-cv-wiseft": (
+        {**_PER_SAMPLE, "selection": "wise-ft"},
+        "NMTuneCV interpolating NMTune with the best per-sample L2 head in logit space, weight on folds",
+    ),
+    "nmtune-cv-path": (
+        {**_PER_SAMPLE, "selection": "average-path"},
+        "NMTuneCV's per-sample L2 heads from C 0.003 to 0.1, their class probabilities averaged",
+    ),
+    "nmtune-cv-gb": (
+        {**_PER_SAMPLE, "selection": "average-1se", "group_balance": True},
+        "nmtune-cv-avg with group-balanced L2 candidates (every source group weighted equally)",
+    ),
+}
+for _name, (_fixed, _description) in PRESETS.items():
+    register_head(
+        _name,
+        nmtune_cv if not _fixed else _preset(_fixed, _description),
+        cls=NMTuneCV,
+        transforms=True,
+        description=_description,
+    )

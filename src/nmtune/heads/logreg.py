@@ -130,12 +130,11 @@ class LogReg(_LinearHead):
         refuse_fit_params(self, fit_params)
         return self._fit_weighted(X, y, None)
 
-    def _fit_weighted(self, X, y, weights_of):
-        """Fit with row weights ``weights_of(n)`` (an (n,) array summing to n) in the scaler and the loss, or none."""
+    def _fit_weighted(self, X, y, weights):
+        """Fit with row ``weights`` ((N,), summing to N) in the scaler and the loss, or unweighted (None)."""
         self._check_params()
         X = validate_X(self, X, reset=True)
         self.classes_, y_enc = validate_y(y, X.shape[0])
-        weights = None if weights_of is None else weights_of(X.shape[0])
         with thread_limit(self.n_threads):
             X = np.asarray(X, dtype=np.float64)
             self.scaler_ = StandardScaler().fit(X, sample_weight=weights)

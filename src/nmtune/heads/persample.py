@@ -66,10 +66,6 @@ class PerSampleL2(LogReg):
     def _sklearn_C(self, n: int) -> float:
         return effective_C(self.C, self.n_ref, n)
 
-    def fit(self, X, y, **fit_params):
-        """Fit on features ``X`` (N, D) and labels ``y`` (N,) with ``C_eff = C · n_ref / N``; returns ``self``."""
-        return super().fit(X, y, **fit_params)
-
     def _after_fit(self, n: int) -> None:
         self.C_ = self._sklearn_C(n)
         self.penalty_ = 1.0 / (self.C_ * n)
@@ -123,16 +119,13 @@ class GroupBalancedL2(PerSampleL2):
         if groups is None:
             return super().fit(X, y)
         groups = np.asarray(groups)
-
-        def weights(n):
-            if groups.shape[0] != n:
-                raise ValueError(
-                    f"groups must have one entry per row: X has {n} rows, groups has {groups.shape[0]}. Pass the "
-                    "source sub-domain of every training row (or groups=None)."
-                )
-            return group_balance_weights(groups)
-
-        return self._fit_weighted(X, y, weights)
+        n = np.shape(X)[0]
+        if groups.shape[0] != n:
+            raise ValueError(
+                f"groups must have one entry per row: X has {n} rows, groups has {groups.shape[0]}. Pass the "
+                "source sub-domain of every training row (or groups=None)."
+            )
+        return self._fit_weighted(X, y, group_balance_weights(groups))
 
 
 register_head(

@@ -22,6 +22,7 @@ __all__ = [
     "mix_probas",
     "WISE_ALPHAS",
     "PATH_CS",
+    "on_path",
     "average_weights",
     "simplicity_order",
     "fold_scores",
@@ -223,6 +224,12 @@ class Combination:
     params: dict = field(default_factory=dict)
 
 
+def on_path(C: float) -> bool:
+    """Whether an L2 strength C is on the path that ``selection="average-path"`` averages (:data:`PATH_CS`)."""
+    lo, hi = PATH_CS
+    return lo * (1 - 1e-9) <= float(C) <= hi * (1 + 1e-9)
+
+
 def _l2_indices(candidates) -> list[int]:
     return [i for i, c in enumerate(candidates) if not c.members and c.simplicity == SIMPLICITY["l2"]]
 
@@ -277,16 +284,11 @@ def combine(rule: str, candidates, scores, probas, y, folds) -> Combination | No
         return Combination(average_weights(chosen), "proba", best, float(mean[best]),
                            {"averaged": [c.name for c in chosen]})  # fmt: skip
     if rule == "average-path":
-        lo, hi = PATH_CS
-        path = [
-            i
-            for i in _l2_indices(candidates)
-            if lo * (1 - 1e-9) <= float(candidates[i].params["C"]) <= hi * (1 + 1e-9)
-        ]
+        path = [i for i in _l2_indices(candidates) if on_path(candidates[i].params["C"])]
         if not path:
             raise ValueError(
-                f"selection='average-path' averages the L2 candidates with C in [{lo:g}, {hi:g}], and there are "
-                f"none among {names}: give Cs with values in that range."
+                f"selection='average-path' averages the L2 candidates with C in [{PATH_CS[0]:g}, {PATH_CS[1]:g}], "
+                f"and there are none among {names}: give Cs with values in that range."
             )
         weights = {names[i]: 1.0 / len(path) for i in path}
         best = max(path, key=lambda i: (mean[i], -i))
